@@ -1,0 +1,215 @@
+#include "connectors/kafka/kafka_event_source.h"
+
+#include <algorithm>
+
+#include "engine/core/log.h"
+
+namespace storepulse::kafka {
+
+class KafkaEventSource::Rebalancer final : public RdKafka::RebalanceCb {
+ public:
+  explicit Rebalancer(KafkaEventSource& source) : source_(source) {}
+  void rebalance_cb(RdKafka::KafkaConsumer*, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& partitions) override {
+    SourceHandler* handler = source_.handler_;
+    if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      source_.assign(*handler, partitions);
+    } else {
+      source_.revoke(*handler, partitions);
+    }
+  }
+
+ private:
+  KafkaEventSource& source_;
+};
+
+KafkaEventSource::KafkaEventSource(KafkaSourceOptions options) : options_(std::move(options)) {}
+
+KafkaEventSource::~KafkaEventSource() {
+  if (consumer_ && !closed_) consumer_->close();
+}
+
+Result<std::unique_ptr<KafkaEventSource>> KafkaEventSource::create(KafkaSourceOptions options) {
+  const bool group = options.mode == KafkaSourceOptions::Mode::kGroup;
+  auto source = std::unique_ptr<KafkaEventSource>(new KafkaEventSource(std::move(options)));
+  const KafkaSourceOptions& o = source->options_;
+  const ClientProperties defaults = {
+      {"bootstrap.servers", o.bootstrap_servers},
+      // A global-table reader never joins the group; librdkafka still wants an id.
+      {"group.id", group ? o.group_id : o.group_id + ".global"},
+      {"client.id", group ? "storepulse" : "storepulse-global"},
+      // Offsets live in the state store; see the class comment.
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", o.start == StartPosition::kEarliest ? "earliest" : "latest"},
+      // Range keeps co-partitioned topics together on one instance.
+      {"partition.assignment.strategy", "range"},
+      {"session.timeout.ms", "10000"},
+      {"max.poll.interval.ms", "300000"},
+  };
+  SP_ASSIGN_OR_RETURN(auto conf, makeClientConf({&defaults, &o.client}));
+  std::string error;
+  source->logger_ = std::make_unique<ClientEventLogger>(group ? "consumer" : "global-consumer");
+  source->rebalancer_ = std::make_unique<Rebalancer>(*source);
+  if (conf->set("event_cb", static_cast<RdKafka::EventCb*>(source->logger_.get()), error) != RdKafka::Conf::CONF_OK ||
+      conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(source->rebalancer_.get()), error) !=
+          RdKafka::Conf::CONF_OK) {
+    return Status(ErrorCode::kInternal, "cannot install Kafka callbacks: " + error);
+  }
+  source->consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
+  if (!source->consumer_) return Status(ErrorCode::kKafka, "cannot create Kafka consumer: " + error);
+  if (group) {
+    const RdKafka::ErrorCode err = source->consumer_->subscribe(o.topics);
+    if (err != RdKafka::ERR_NO_ERROR) {
+      return Status(ErrorCode::kKafka, "cannot subscribe: " + RdKafka::err2str(err));
+    }
+  }
+  return source;
+}
+
+void KafkaEventSource::assign(SourceHandler& handler, std::vector<RdKafka::TopicPartition*>& partitions) {
+  std::vector<TopicPartition> tps;
+  for (auto* p : partitions) tps.push_back({p->topic(), p->partition()});
+  auto starts = handler.onAssigned(tps);
+  if (!starts.isOk()) {
+    // Without the stored offsets we cannot know where to resume: assign
+    // nothing and stop; another instance (or a restart) takes over.
+    rebalance_error_ = starts.status();
+    consumer_->unassign();
+    return;
+  }
+  const int64_t reset = options_.start == StartPosition::kEarliest ? RdKafka::Topic::OFFSET_BEGINNING
+                                                                    : RdKafka::Topic::OFFSET_END;
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    partitions[i]->set_offset(starts.value()[i].value_or(reset));
+  }
+  const RdKafka::ErrorCode err = consumer_->assign(partitions);
+  if (err != RdKafka::ERR_NO_ERROR) {
+    rebalance_error_ = Status(ErrorCode::kKafka, "assign failed: " + RdKafka::err2str(err));
+    return;
+  }
+  assigned_.insert(assigned_.end(), tps.begin(), tps.end());
+}
+
+void KafkaEventSource::revoke(SourceHandler& handler, std::vector<RdKafka::TopicPartition*>& partitions) {
+  std::vector<TopicPartition> tps;
+  for (auto* p : partitions) tps.push_back({p->topic(), p->partition()});
+  handler.onRevoked(tps);
+  consumer_->unassign();
+  std::erase_if(assigned_, [&](const TopicPartition& tp) { return std::find(tps.begin(), tps.end(), tp) != tps.end(); });
+}
+
+Status KafkaEventSource::assignGlobal(SourceHandler& handler) {
+  std::vector<RdKafka::TopicPartition*> partitions;
+  for (const auto& topic : options_.topics) {
+    RdKafka::Metadata* raw = nullptr;
+    std::string error;
+    std::unique_ptr<RdKafka::Topic> t(RdKafka::Topic::create(consumer_.get(), topic, nullptr, error));
+    if (!t) return Status(ErrorCode::kKafka, "cannot open topic " + topic + ": " + error);
+    const RdKafka::ErrorCode err = consumer_->metadata(false, t.get(), &raw, 10000);
+    std::unique_ptr<RdKafka::Metadata> metadata(raw);
+    if (err != RdKafka::ERR_NO_ERROR) {
+      return Status(ErrorCode::kKafka, "cannot read metadata of " + topic + ": " + RdKafka::err2str(err));
+    }
+    for (const auto* tm : *metadata->topics()) {
+      if (tm->err() != RdKafka::ERR_NO_ERROR) {
+        return Status(ErrorCode::kKafka, "topic " + topic + ": " + RdKafka::err2str(tm->err()));
+      }
+      for (const auto* pm : *tm->partitions()) {
+        partitions.push_back(RdKafka::TopicPartition::create(topic, pm->id()));
+      }
+    }
+  }
+  assign(handler, partitions);
+  for (auto* p : partitions) delete p;
+  global_assigned_ = true;
+  return Status::ok();
+}
+
+Status KafkaEventSource::poll(SourceHandler& handler, std::chrono::milliseconds max_wait, size_t max_messages) {
+  handler_ = &handler;
+  if (options_.mode == KafkaSourceOptions::Mode::kGlobal && !global_assigned_) {
+    SP_RETURN_IF_ERROR(assignGlobal(handler));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + max_wait;
+  size_t delivered = 0;
+  while (delivered < max_messages) {
+    const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (remaining.count() <= 0) break;
+    std::unique_ptr<RdKafka::Message> msg(consumer_->consume(static_cast<int>(remaining.count())));
+    if (!rebalance_error_.isOk()) return rebalance_error_;
+    switch (msg->err()) {
+      case RdKafka::ERR_NO_ERROR: {
+        const std::string topic = msg->topic_name();  // returned by value
+        SourceMessage m;
+        m.topic = topic;
+        m.partition = msg->partition();
+        m.offset = msg->offset();
+        if (msg->key_pointer()) m.key = std::string_view(static_cast<const char*>(msg->key_pointer()), msg->key_len());
+        m.payload = std::string_view(static_cast<const char*>(msg->payload()), msg->len());
+        handler.onMessage(m);
+        ++delivered;
+        break;
+      }
+      case RdKafka::ERR__TIMED_OUT:
+      case RdKafka::ERR__PARTITION_EOF:
+        break;
+      default: {
+        std::string reason;
+        if (consumer_->fatal_error(reason) != RdKafka::ERR_NO_ERROR) {
+          return Status(ErrorCode::kKafka, "fatal consumer error: " + reason);
+        }
+        log::warn("kafka consume error", {{"topic", msg->topic_name()},
+                                          {"partition", std::to_string(msg->partition())},
+                                          {"error", msg->errstr()}});
+        break;
+      }
+    }
+  }
+  return Status::ok();
+}
+
+void KafkaEventSource::acknowledge(const std::vector<std::pair<TopicPartition, int64_t>>& next_offsets) {
+  if (options_.mode != KafkaSourceOptions::Mode::kGroup || next_offsets.empty()) return;
+  std::vector<RdKafka::TopicPartition*> offsets;
+  for (const auto& [tp, next] : next_offsets) {
+    auto* p = RdKafka::TopicPartition::create(tp.topic, tp.partition);
+    p->set_offset(next);
+    offsets.push_back(p);
+  }
+  consumer_->commitAsync(offsets);
+  RdKafka::TopicPartition::destroy(offsets);
+}
+
+std::vector<PartitionLag> KafkaEventSource::lag() const {
+  std::vector<PartitionLag> out;
+  std::vector<RdKafka::TopicPartition*> positions;
+  for (const auto& tp : assigned_) positions.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition));
+  consumer_->position(positions);
+  for (auto* p : positions) {
+    int64_t low = 0, high = 0;
+    if (consumer_->get_watermark_offsets(p->topic(), p->partition(), &low, &high) == RdKafka::ERR_NO_ERROR &&
+        high >= 0 && p->offset() >= 0) {
+      out.push_back({{p->topic(), p->partition()}, std::max<int64_t>(0, high - p->offset())});
+    }
+  }
+  RdKafka::TopicPartition::destroy(positions);
+  return out;
+}
+
+Status KafkaEventSource::close(SourceHandler& handler) {
+  if (closed_) return Status::ok();
+  handler_ = &handler;
+  if (options_.mode == KafkaSourceOptions::Mode::kGlobal && !assigned_.empty()) {
+    std::vector<RdKafka::TopicPartition*> partitions;
+    for (const auto& tp : assigned_) partitions.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition));
+    revoke(handler, partitions);
+    RdKafka::TopicPartition::destroy(partitions);
+  }
+  const RdKafka::ErrorCode err = consumer_->close();
+  closed_ = true;
+  if (err != RdKafka::ERR_NO_ERROR) return Status(ErrorCode::kKafka, "consumer close: " + RdKafka::err2str(err));
+  return rebalance_error_;
+}
+
+}  // namespace storepulse::kafka

@@ -1,0 +1,382 @@
+#include "engine/pipeline/ingest_pipeline.h"
+
+#include <algorithm>
+#include <variant>
+
+#include "engine/core/log.h"
+#include "engine/core/time.h"
+#include "engine/state/codec.h"
+
+namespace storepulse {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+bool isCustomerKeyed(EventType type) {
+  return type != EventType::kInventory && type != EventType::kStore;
+}
+
+// Logging every rejected message would let one bad producer flood the log;
+// the metric and the dead-letter topic have them all.
+constexpr int kRejectionsLoggedPerBatch = 5;
+
+}  // namespace
+
+struct IngestPipeline::TopicSlot {
+  std::string topic;
+  EventType type;
+  std::vector<int64_t> next_offsets;  // by partition; -1: nothing pending
+  uint64_t consumed = 0;
+  uint64_t invalid[kInvalidReasonCount] = {};
+  int64_t max_event_ts = 0;
+  prometheus::Counter* consumed_metric = nullptr;
+  prometheus::Counter* invalid_metric[kInvalidReasonCount] = {};
+  prometheus::Gauge* event_time_lag_metric = nullptr;
+};
+
+struct IngestPipeline::CachedRecord {
+  StateTable table;
+  int32_t partition;
+  std::string key;
+  std::variant<CustomerState, InventoryRecord, StoreRecord> value;
+  bool dirty = false;
+};
+
+IngestPipeline::IngestPipeline(PipelineOptions options, StateStore& store, DeadLetterSink& dead_letters,
+                               Metrics* metrics)
+    : options_(std::move(options)),
+      store_(store),
+      dead_letters_(dead_letters),
+      metrics_(metrics),
+      decoder_(options_.decoder) {
+  for (const auto& binding : options_.topics) {
+    auto slot = std::make_unique<TopicSlot>();
+    slot->topic = binding.topic;
+    slot->type = binding.type;
+    if (metrics_) {
+      slot->consumed_metric = &metrics_->events_consumed.Add(
+          {{"topic", binding.topic}, {"type", std::string(eventTypeName(binding.type))}});
+      for (size_t r = 0; r < kInvalidReasonCount; ++r) {
+        slot->invalid_metric[r] = &metrics_->events_invalid.Add(
+            {{"topic", binding.topic}, {"reason", std::string(invalidReasonName(static_cast<InvalidReason>(r)))}});
+      }
+      slot->event_time_lag_metric = &metrics_->event_time_lag.Add({{"topic", binding.topic}});
+    }
+    slots_.push_back(std::move(slot));
+  }
+}
+
+IngestPipeline::~IngestPipeline() = default;
+
+IngestPipeline::TopicSlot* IngestPipeline::slotFor(std::string_view topic) {
+  for (auto& slot : slots_) {
+    if (slot->topic == topic) return slot.get();
+  }
+  return nullptr;
+}
+
+void IngestPipeline::onMessage(const SourceMessage& message) {
+  TopicSlot* slot = slotFor(message.topic);
+  if (slot == nullptr) {
+    deferred_error_ = Status(ErrorCode::kInternal, "message from unconfigured topic " + std::string(message.topic));
+    return;
+  }
+  if (message.partition < 0) return;
+  if (static_cast<size_t>(message.partition) >= slot->next_offsets.size()) {
+    slot->next_offsets.resize(message.partition + 1, -1);
+  }
+  slot->next_offsets[message.partition] = message.offset + 1;
+  receipt_times_.push_back(Clock::now());
+
+  if (auto rejected = decoder_.decode(slot->type, message.payload, event_)) {
+    dead_letters_.send(message, invalidReasonName(rejected->reason), rejected->detail);
+    ++slot->invalid[static_cast<size_t>(rejected->reason)];
+    if (++pending_dead_letters_ <= kRejectionsLoggedPerBatch) {
+      log::warn("event rejected, sent to dead-letter topic",
+                {{"topic", std::string(message.topic)},
+                 {"partition", std::to_string(message.partition)},
+                 {"offset", std::to_string(message.offset)},
+                 {"reason", std::string(invalidReasonName(rejected->reason))},
+                 {"detail", rejected->detail}});
+    }
+    return;
+  }
+  if (Status s = applyToState(event_, message.partition); !s.isOk()) {
+    log::error("cannot fold event into state",
+               {{"topic", std::string(message.topic)},
+                {"partition", std::to_string(message.partition)},
+                {"offset", std::to_string(message.offset)},
+                {"error", s.toString()}});
+    deferred_error_ = s;
+    return;
+  }
+  ++slot->consumed;
+  slot->max_event_ts = std::max(slot->max_event_ts, event_.ts_ms);
+  ++pending_events_;
+}
+
+Result<IngestPipeline::CachedRecord*> IngestPipeline::cached(StateTable table, int32_t partition,
+                                                             std::string_view key) {
+  cache_key_.clear();
+  cache_key_.push_back(static_cast<char>(table));
+  appendBigEndian32(cache_key_, static_cast<uint32_t>(partition));
+  cache_key_.append(key);
+  auto it = cache_.find(cache_key_);
+  if (it != cache_.end()) return it->second.get();
+
+  auto record = std::make_unique<CachedRecord>();
+  record->table = table;
+  record->partition = partition;
+  record->key.assign(key);
+  SP_ASSIGN_OR_RETURN(auto stored, store_.get(table, partition, key));
+  switch (table) {
+    case StateTable::kCustomer:
+      if (stored) {
+        SP_ASSIGN_OR_RETURN(record->value, decodeCustomerState(*stored));
+      } else {
+        record->value = CustomerState{};
+      }
+      break;
+    case StateTable::kInventory:
+      if (stored) {
+        SP_ASSIGN_OR_RETURN(record->value, decodeInventoryRecord(*stored));
+      } else {
+        record->value = InventoryRecord{};
+      }
+      break;
+    case StateTable::kStore:
+      if (stored) {
+        SP_ASSIGN_OR_RETURN(record->value, decodeStoreRecord(*stored));
+      } else {
+        record->value = StoreRecord{};
+      }
+      break;
+  }
+  CachedRecord* raw = record.get();
+  cache_.emplace(cache_key_, std::move(record));
+  return raw;
+}
+
+Status IngestPipeline::applyToState(const Event& event, int32_t partition) {
+  CachedRecord* record = nullptr;
+  switch (event.type) {
+    case EventType::kInventory: {
+      SP_ASSIGN_OR_RETURN(record, cached(StateTable::kInventory, kGlobalPartition,
+                                         inventoryKey(event.store_id, event.sku)));
+      applyInventory(event, std::get<InventoryRecord>(record->value));
+      break;
+    }
+    case EventType::kStore: {
+      SP_ASSIGN_OR_RETURN(record, cached(StateTable::kStore, kGlobalPartition, event.store_id));
+      applyStore(event, std::get<StoreRecord>(record->value));
+      break;
+    }
+    default: {
+      SP_ASSIGN_OR_RETURN(record, cached(StateTable::kCustomer, partition, event.customer_id));
+      applyEvent(event, options_.customer, std::get<CustomerState>(record->value));
+      break;
+    }
+  }
+  if (!record->dirty) {
+    record->dirty = true;
+    dirty_.push_back(record);
+  }
+  return Status::ok();
+}
+
+Status IngestPipeline::commit() {
+  batch_.clear();
+  for (auto& slot : slots_) {
+    for (size_t p = 0; p < slot->next_offsets.size(); ++p) {
+      if (slot->next_offsets[p] >= 0) {
+        batch_.next_offsets.emplace_back(TopicPartition{slot->topic, static_cast<int32_t>(p)},
+                                         slot->next_offsets[p]);
+      }
+    }
+  }
+  if (batch_.next_offsets.empty()) return Status::ok();
+
+  if (pending_dead_letters_ > 0) {
+    // Offsets may only move past a rejected message once its dead letter is
+    // stored; otherwise a crash here would lose it.
+    Status flushed = dead_letters_.flush(options_.dead_letter_flush_timeout);
+    if (!flushed.isOk()) {
+      if (metrics_) metrics_->commits.Add({{"outcome", "error"}}).Increment();
+      return Status(flushed.code(), "dead letters not stored, state not committed: " + flushed.message());
+    }
+  }
+  for (CachedRecord* record : dirty_) {
+    StateWrite& w = batch_.writes.emplace_back();
+    w.table = record->table;
+    w.partition = record->partition;
+    w.key = record->key;
+    std::visit(
+        [&w](const auto& value) {
+          using T = std::decay_t<decltype(value)>;
+          if constexpr (std::is_same_v<T, CustomerState>) {
+            encodeCustomerState(value, w.value);
+          } else if constexpr (std::is_same_v<T, InventoryRecord>) {
+            encodeInventoryRecord(value, w.value);
+          } else {
+            encodeStoreRecord(value, w.value);
+          }
+        },
+        record->value);
+  }
+  if (Status s = store_.write(batch_); !s.isOk()) {
+    if (metrics_) metrics_->commits.Add({{"outcome", "error"}}).Increment();
+    return s;
+  }
+
+  const auto committed_at = Clock::now();
+  for (CachedRecord* record : dirty_) record->dirty = false;
+  dirty_.clear();
+  for (auto& slot : slots_) std::fill(slot->next_offsets.begin(), slot->next_offsets.end(), -1);
+  if (current_source_ != nullptr) current_source_->acknowledge(batch_.next_offsets);
+  total_events_ += pending_events_;
+  total_commits_ += 1;
+  publishBatchMetrics(committed_at);
+  pending_events_ = 0;
+  pending_dead_letters_ = 0;
+  receipt_times_.clear();
+  if (cache_.size() > options_.cache_max_records) cache_.clear();  // all clean now: bounded memory
+  return Status::ok();
+}
+
+void IngestPipeline::publishBatchMetrics(std::chrono::steady_clock::time_point committed_at) {
+  uint64_t invalid = 0;
+  const int64_t now_ms = wallClockMillis();
+  for (auto& slot : slots_) {
+    for (size_t r = 0; r < kInvalidReasonCount; ++r) {
+      invalid += slot->invalid[r];
+      if (metrics_ && slot->invalid[r] > 0) slot->invalid_metric[r]->Increment(static_cast<double>(slot->invalid[r]));
+      slot->invalid[r] = 0;
+    }
+    if (metrics_ && slot->consumed > 0) {
+      slot->consumed_metric->Increment(static_cast<double>(slot->consumed));
+      slot->event_time_lag_metric->Set(static_cast<double>(now_ms - slot->max_event_ts) / 1000.0);
+    }
+    slot->consumed = 0;
+    slot->max_event_ts = 0;
+  }
+  total_invalid_ += invalid;
+  if (!metrics_) return;
+  metrics_->commits.Add({{"outcome", "ok"}}).Increment();
+  if (latency_ == nullptr) latency_ = &metrics_->processing_latency.Add({}, latencyBuckets());
+  const auto& bounds = latencyBuckets();
+  std::vector<double> buckets(bounds.size() + 1, 0);
+  double sum = 0;
+  for (auto received : receipt_times_) {
+    const double seconds = std::chrono::duration<double>(committed_at - received).count();
+    sum += seconds;
+    buckets[std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin()] += 1;
+  }
+  latency_->ObserveMultiple(buckets, sum);
+}
+
+void IngestPipeline::publishLag(EventSource& source) {
+  if (!metrics_) return;
+  const auto now = Clock::now();
+  if (now - last_lag_update_ < std::chrono::seconds(1)) return;
+  last_lag_update_ = now;
+  for (const PartitionLag& lag : source.lag()) {
+    metrics_->consumer_lag.Add({{"topic", lag.tp.topic}, {"partition", std::to_string(lag.tp.partition)}})
+        .Set(static_cast<double>(lag.lag));
+  }
+}
+
+Status IngestPipeline::runOnce(EventSource& source) {
+  current_source_ = &source;
+  SP_RETURN_IF_ERROR(source.poll(*this, options_.batch_max_wait, options_.batch_max_events));
+  SP_RETURN_IF_ERROR(deferred_error_);
+  SP_RETURN_IF_ERROR(commit());
+  publishLag(source);
+  return Status::ok();
+}
+
+Status IngestPipeline::run(EventSource& source, const std::atomic<bool>& stop) {
+  while (!stop.load(std::memory_order_relaxed)) {
+    SP_RETURN_IF_ERROR(runOnce(source));
+  }
+  // Graceful stop: the last batch is committed, then leaving the group
+  // revokes every partition (committing again, which finds nothing).
+  SP_RETURN_IF_ERROR(commit());
+  SP_RETURN_IF_ERROR(source.close(*this));
+  current_source_ = nullptr;
+  return deferred_error_;
+}
+
+Result<std::vector<std::optional<int64_t>>> IngestPipeline::onAssigned(const std::vector<TopicPartition>& partitions) {
+  std::vector<std::optional<int64_t>> starts;
+  starts.reserve(partitions.size());
+  for (const auto& tp : partitions) {
+    SP_ASSIGN_OR_RETURN(auto next, store_.nextOffset(tp));
+    starts.push_back(next);
+    log::info("partition assigned",
+              {{"topic", tp.topic}, {"partition", std::to_string(tp.partition)},
+               {"start_offset", next ? std::to_string(*next) : std::string("reset policy")}});
+  }
+  {
+    std::lock_guard lock(owned_mutex_);
+    owned_.insert(partitions.begin(), partitions.end());
+    updateAssignedGauge();
+  }
+  ready_ = true;
+  return starts;
+}
+
+void IngestPipeline::onRevoked(const std::vector<TopicPartition>& partitions) {
+  if (Status s = commit(); !s.isOk()) {
+    // Nothing is lost: the next owner resumes from the last committed
+    // offsets. This instance stops on the deferred error.
+    deferred_error_ = s;
+  }
+  std::set<int32_t> revoked_customer_partitions;
+  for (const auto& tp : partitions) {
+    TopicSlot* slot = slotFor(tp.topic);
+    if (slot && isCustomerKeyed(slot->type)) revoked_customer_partitions.insert(tp.partition);
+    log::info("partition revoked", {{"topic", tp.topic}, {"partition", std::to_string(tp.partition)}});
+  }
+  std::set<int32_t> still_owned;
+  {
+    std::lock_guard lock(owned_mutex_);
+    for (const auto& tp : partitions) owned_.erase(tp);
+    for (const auto& tp : owned_) {
+      TopicSlot* slot = slotFor(tp.topic);
+      if (slot && isCustomerKeyed(slot->type)) still_owned.insert(tp.partition);
+    }
+    updateAssignedGauge();
+  }
+  // Cached customers of partitions no longer owned would go stale: drop them.
+  std::erase_if(cache_, [&](const auto& entry) {
+    const CachedRecord& r = *entry.second;
+    return r.table == StateTable::kCustomer && revoked_customer_partitions.count(r.partition) &&
+           !still_owned.count(r.partition);
+  });
+}
+
+void IngestPipeline::updateAssignedGauge() {
+  if (!metrics_) return;
+  for (auto& slot : slots_) {
+    size_t n = 0;
+    for (const auto& tp : owned_) n += tp.topic == slot->topic;
+    metrics_->assigned_partitions.Add({{"topic", slot->topic}}).Set(static_cast<double>(n));
+  }
+}
+
+std::set<int32_t> IngestPipeline::ownedPartitions() const {
+  std::set<int32_t> out;
+  std::lock_guard lock(owned_mutex_);
+  for (const auto& tp : owned_) {
+    for (const auto& binding : options_.topics) {
+      if (binding.topic == tp.topic && isCustomerKeyed(binding.type)) out.insert(tp.partition);
+    }
+  }
+  return out;
+}
+
+PipelineCounters IngestPipeline::counters() const {
+  return {total_events_.load(), total_invalid_.load(), total_commits_.load()};
+}
+
+}  // namespace storepulse

@@ -1,0 +1,118 @@
+#pragma once
+// The ingest pipeline: source -> decode/validate -> fold into state ->
+// commit state and offsets atomically. Invalid messages go to the dead-letter
+// sink, which is flushed before the offsets past them are committed.
+//
+// Exactly-once state: a batch's records and the next offset of every
+// partition it read are one StateStore write. On (re)assignment the pipeline
+// starts each partition at the offset the store holds, so a crash at any
+// point replays exactly the uncommitted tail.
+//
+// Owned and run by one thread (the one calling run/runOnce). ownedPartitions
+// and ready() may be read from any thread.
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/event/event_decoder.h"
+#include "engine/metrics/metrics.h"
+#include "engine/pipeline/dead_letter_sink.h"
+#include "engine/pipeline/event_source.h"
+#include "engine/state/customer_state.h"
+#include "engine/state/global_records.h"
+#include "engine/state/state_store.h"
+
+namespace storepulse {
+
+struct TopicBinding {
+  std::string topic;
+  EventType type;
+};
+
+struct PipelineOptions {
+  std::vector<TopicBinding> topics;          // what each consumed topic carries
+  size_t batch_max_events = 5000;            // events per commit at most
+  std::chrono::milliseconds batch_max_wait{100};  // time per commit at most
+  size_t cache_max_records = 200000;         // records cached between commits; cleared past this
+  std::chrono::milliseconds dead_letter_flush_timeout{30000};
+  CustomerStateOptions customer;
+  DecoderOptions decoder;
+};
+
+struct PipelineCounters {
+  uint64_t events = 0;   // folded into state
+  uint64_t invalid = 0;  // dead-lettered
+  uint64_t commits = 0;
+};
+
+class IngestPipeline final : public SourceHandler {
+ public:
+  // `metrics` may be null (tools and tests that do not export metrics).
+  IngestPipeline(PipelineOptions options, StateStore& store, DeadLetterSink& dead_letters,
+                 Metrics* metrics);
+  ~IngestPipeline() override;
+
+  // One poll of the source followed by a commit. An error is fatal for the
+  // pipeline: state could not be committed, or the source failed.
+  Status runOnce(EventSource& source);
+  // Repeats runOnce until `stop` is set, then commits and closes the source.
+  Status run(EventSource& source, const std::atomic<bool>& stop);
+
+  // Partitions (of the customer-keyed topics) this instance owns now.
+  std::set<int32_t> ownedPartitions() const;
+  // True once the first assignment was received and restored.
+  bool ready() const { return ready_.load(); }
+  PipelineCounters counters() const;
+
+  // SourceHandler
+  void onMessage(const SourceMessage& message) override;
+  Result<std::vector<std::optional<int64_t>>> onAssigned(const std::vector<TopicPartition>& partitions) override;
+  void onRevoked(const std::vector<TopicPartition>& partitions) override;
+
+ private:
+  struct CachedRecord;
+  struct TopicSlot;
+
+  TopicSlot* slotFor(std::string_view topic);
+  Status applyToState(const Event& event, int32_t partition);
+  Result<CachedRecord*> cached(StateTable table, int32_t partition, std::string_view key);
+  Status commit();
+  void publishBatchMetrics(std::chrono::steady_clock::time_point committed_at);
+  void publishLag(EventSource& source);
+  void updateAssignedGauge();  // caller holds owned_mutex_
+
+  PipelineOptions options_;
+  StateStore& store_;
+  DeadLetterSink& dead_letters_;
+  Metrics* metrics_;
+  EventDecoder decoder_;
+  Event event_;  // reused across messages
+
+  std::vector<std::unique_ptr<TopicSlot>> slots_;
+  std::unordered_map<std::string, std::unique_ptr<CachedRecord>> cache_;
+  std::string cache_key_;  // reused: table, partition, key
+  std::vector<CachedRecord*> dirty_;
+  StateWriteBatch batch_;
+  std::vector<std::chrono::steady_clock::time_point> receipt_times_;  // of the pending events
+  size_t pending_events_ = 0;
+  size_t pending_dead_letters_ = 0;
+  EventSource* current_source_ = nullptr;
+  Status deferred_error_;  // from onMessage/onRevoked, surfaced by runOnce
+  std::chrono::steady_clock::time_point last_lag_update_;
+  prometheus::Histogram* latency_ = nullptr;
+
+  mutable std::mutex owned_mutex_;
+  std::set<TopicPartition> owned_;
+  std::atomic<bool> ready_{false};
+  std::atomic<uint64_t> total_events_{0};
+  std::atomic<uint64_t> total_invalid_{0};
+  std::atomic<uint64_t> total_commits_{0};
+};
+
+}  // namespace storepulse

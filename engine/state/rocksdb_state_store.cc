@@ -1,0 +1,153 @@
+#include "engine/state/rocksdb_state_store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+#include <rocksdb/cache.h>
+
+#include <filesystem>
+
+#include "engine/state/codec.h"
+
+namespace storepulse {
+namespace {
+
+constexpr size_t kOffsetsFamily = 1 + kStateTableCount;
+
+std::string recordKey(int32_t partition, std::string_view key) {
+  std::string out;
+  out.reserve(4 + key.size());
+  appendBigEndian32(out, static_cast<uint32_t>(partition));
+  out.append(key);
+  return out;
+}
+
+std::string offsetKey(const TopicPartition& tp) {
+  std::string out = tp.topic;
+  out.push_back('\0');
+  appendBigEndian32(out, static_cast<uint32_t>(tp.partition));
+  return out;
+}
+
+Status fromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::ok();
+  const ErrorCode code = s.IsCorruption() ? ErrorCode::kCorruption : ErrorCode::kIo;
+  return Status(code, std::string(what) + ": " + s.ToString());
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RocksDbStateStore>> RocksDbStateStore::open(const RocksDbOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.path, ec);
+  if (ec) return Status(ErrorCode::kIo, "cannot create state directory " + options.path + ": " + ec.message());
+
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.IncreaseParallelism(2);
+
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.write_buffer_size = options.write_buffer_bytes;
+  rocksdb::BlockBasedTableOptions table_options;
+  table_options.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table_options.filter_policy.reset();
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  families.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+  for (size_t t = 0; t < kStateTableCount; ++t) {
+    families.emplace_back(std::string(stateTableName(static_cast<StateTable>(t))), cf_options);
+  }
+  families.emplace_back("offsets", cf_options);
+
+  auto store = std::unique_ptr<RocksDbStateStore>(new RocksDbStateStore());
+  store->sync_writes_ = options.sync_writes;
+  rocksdb::DB* db = nullptr;
+  SP_RETURN_IF_ERROR(fromRocks(rocksdb::DB::Open(db_options, options.path, families, &store->handles_, &db),
+                               "cannot open state store at " + options.path));
+  store->db_.reset(db);
+  return store;
+}
+
+RocksDbStateStore::~RocksDbStateStore() {
+  if (!db_) return;
+  for (auto* handle : handles_) (void)db_->DestroyColumnFamilyHandle(handle);
+  (void)db_->Close();
+}
+
+rocksdb::ColumnFamilyHandle* RocksDbStateStore::family(StateTable table) const {
+  return handles_[1 + static_cast<size_t>(table)];
+}
+
+Result<std::optional<std::string>> RocksDbStateStore::get(StateTable table, int32_t partition,
+                                                          std::string_view key) const {
+  std::string value;
+  auto s = db_->Get(rocksdb::ReadOptions(), family(table), recordKey(partition, key), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  SP_RETURN_IF_ERROR(fromRocks(s, "state read failed"));
+  return std::optional<std::string>(std::move(value));
+}
+
+Result<std::optional<int64_t>> RocksDbStateStore::nextOffset(const TopicPartition& tp) const {
+  std::string value;
+  auto s = db_->Get(rocksdb::ReadOptions(), handles_[kOffsetsFamily], offsetKey(tp), &value);
+  if (s.IsNotFound()) return std::optional<int64_t>();
+  SP_RETURN_IF_ERROR(fromRocks(s, "offset read failed"));
+  Decoder r(value);
+  const int64_t offset = r.i64();
+  if (r.failed() || !r.atEnd()) {
+    return Status(ErrorCode::kCorruption, "stored offset of " + tp.topic + "/" + std::to_string(tp.partition) +
+                                              " does not decode");
+  }
+  return std::optional<int64_t>(offset);
+}
+
+Status RocksDbStateStore::write(const StateWriteBatch& batch) {
+  rocksdb::WriteBatch wb;
+  std::string key;
+  for (const auto& w : batch.writes) {
+    key.clear();
+    appendBigEndian32(key, static_cast<uint32_t>(w.partition));
+    key.append(w.key);
+    SP_RETURN_IF_ERROR(fromRocks(wb.Put(family(w.table), key, w.value), "state batch"));
+  }
+  std::string value;
+  for (const auto& [tp, offset] : batch.next_offsets) {
+    value.clear();
+    Encoder(value).i64(offset);
+    SP_RETURN_IF_ERROR(fromRocks(wb.Put(handles_[kOffsetsFamily], offsetKey(tp), value), "state batch"));
+  }
+  rocksdb::WriteOptions options;
+  options.sync = sync_writes_;
+  return fromRocks(db_->Write(options, &wb), "state commit failed");
+}
+
+Status RocksDbStateStore::scan(StateTable table, int32_t partition,
+                               const std::function<bool(std::string_view, std::string_view)>& visit) const {
+  const std::string prefix = recordKey(partition, "");
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family(table)));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const auto k = it->key();
+    const auto v = it->value();
+    if (!visit(std::string_view(k.data() + 4, k.size() - 4), std::string_view(v.data(), v.size()))) break;
+  }
+  return fromRocks(it->status(), "state scan failed");
+}
+
+StateStoreStats RocksDbStateStore::stats() const {
+  StateStoreStats s;
+  for (size_t i = 0; i < handles_.size(); ++i) {
+    uint64_t v = 0;
+    if (db_->GetIntProperty(handles_[i], "rocksdb.total-sst-files-size", &v)) s.live_bytes += v;
+    if (db_->GetIntProperty(handles_[i], "rocksdb.cur-size-all-mem-tables", &v)) s.live_bytes += v;
+    if (i >= 1 && i <= kStateTableCount && db_->GetIntProperty(handles_[i], "rocksdb.estimate-num-keys", &v)) {
+      s.estimated_keys[i - 1] = v;
+    }
+  }
+  uint64_t errors = 0;
+  if (db_->GetIntProperty("rocksdb.background-errors", &errors)) s.background_errors = errors;
+  return s;
+}
+
+}  // namespace storepulse
