@@ -1,6 +1,7 @@
 #include "connectors/kafka/kafka_event_source.h"
 
 #include <algorithm>
+#include <thread>
 
 #include "engine/core/log.h"
 
@@ -88,7 +89,7 @@ void KafkaEventSource::assign(SourceHandler& handler, std::vector<RdKafka::Topic
     rebalance_error_ = Status(ErrorCode::kKafka, "assign failed: " + RdKafka::err2str(err));
     return;
   }
-  assigned_.insert(assigned_.end(), tps.begin(), tps.end());
+  for (size_t i = 0; i < partitions.size(); ++i) assigned_.push_back({tps[i], partitions[i]->offset()});
 }
 
 void KafkaEventSource::revoke(SourceHandler& handler, std::vector<RdKafka::TopicPartition*>& partitions) {
@@ -96,7 +97,7 @@ void KafkaEventSource::revoke(SourceHandler& handler, std::vector<RdKafka::Topic
   for (auto* p : partitions) tps.push_back({p->topic(), p->partition()});
   handler.onRevoked(tps);
   consumer_->unassign();
-  std::erase_if(assigned_, [&](const TopicPartition& tp) { return std::find(tps.begin(), tps.end(), tp) != tps.end(); });
+  std::erase_if(assigned_, [&](const Assigned& a) { return std::find(tps.begin(), tps.end(), a.tp) != tps.end(); });
 }
 
 Status KafkaEventSource::assignGlobal(SourceHandler& handler) {
@@ -112,7 +113,12 @@ Status KafkaEventSource::assignGlobal(SourceHandler& handler) {
       return Status(ErrorCode::kKafka, "cannot read metadata of " + topic + ": " + RdKafka::err2str(err));
     }
     for (const auto* tm : *metadata->topics()) {
+      if (tm->err() == RdKafka::ERR_UNKNOWN_TOPIC_OR_PART || tm->err() == RdKafka::ERR_LEADER_NOT_AVAILABLE) {
+        for (auto* p : partitions) delete p;
+        return Status(ErrorCode::kUnavailable, "topic " + topic + ": " + RdKafka::err2str(tm->err()));
+      }
       if (tm->err() != RdKafka::ERR_NO_ERROR) {
+        for (auto* p : partitions) delete p;
         return Status(ErrorCode::kKafka, "topic " + topic + ": " + RdKafka::err2str(tm->err()));
       }
       for (const auto* pm : *tm->partitions()) {
@@ -129,7 +135,19 @@ Status KafkaEventSource::assignGlobal(SourceHandler& handler) {
 Status KafkaEventSource::poll(SourceHandler& handler, std::chrono::milliseconds max_wait, size_t max_messages) {
   handler_ = &handler;
   if (options_.mode == KafkaSourceOptions::Mode::kGlobal && !global_assigned_) {
-    SP_RETURN_IF_ERROR(assignGlobal(handler));
+    Status assigned = assignGlobal(handler);
+    if (assigned.code() == ErrorCode::kUnavailable) {
+      // A global table whose topic does not exist yet: wait for it, as a
+      // group subscription would; not ready until then.
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_missing_topic_log_ > std::chrono::seconds(30)) {
+        log::warn("global table topic not available yet, waiting", {{"error", assigned.message()}});
+        last_missing_topic_log_ = now;
+      }
+      std::this_thread::sleep_for(max_wait);
+      return Status::ok();
+    }
+    SP_RETURN_IF_ERROR(assigned);
   }
   const auto deadline = std::chrono::steady_clock::now() + max_wait;
   size_t delivered = 0;
@@ -184,14 +202,23 @@ void KafkaEventSource::acknowledge(const std::vector<std::pair<TopicPartition, i
 std::vector<PartitionLag> KafkaEventSource::lag() const {
   std::vector<PartitionLag> out;
   std::vector<RdKafka::TopicPartition*> positions;
-  for (const auto& tp : assigned_) positions.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition));
+  for (const auto& a : assigned_) positions.push_back(RdKafka::TopicPartition::create(a.tp.topic, a.tp.partition));
   consumer_->position(positions);
-  for (auto* p : positions) {
+  for (size_t i = 0; i < positions.size(); ++i) {
     int64_t low = 0, high = 0;
-    if (consumer_->get_watermark_offsets(p->topic(), p->partition(), &low, &high) == RdKafka::ERR_NO_ERROR &&
-        high >= 0 && p->offset() >= 0) {
-      out.push_back({{p->topic(), p->partition()}, std::max<int64_t>(0, high - p->offset())});
+    if (consumer_->get_watermark_offsets(positions[i]->topic(), positions[i]->partition(), &low, &high) !=
+            RdKafka::ERR_NO_ERROR ||
+        high < 0) {
+      continue;  // no fetch response yet: unknown, not zero
     }
+    // The position is only known once a message was returned; before that
+    // the partition is where it was assigned.
+    int64_t next = positions[i]->offset();
+    if (next < 0) next = assigned_[i].start_offset;
+    if (next == RdKafka::Topic::OFFSET_BEGINNING) next = low;
+    if (next == RdKafka::Topic::OFFSET_END) next = high;
+    if (next < 0) continue;
+    out.push_back({assigned_[i].tp, std::max<int64_t>(0, high - next)});
   }
   RdKafka::TopicPartition::destroy(positions);
   return out;
@@ -202,7 +229,7 @@ Status KafkaEventSource::close(SourceHandler& handler) {
   handler_ = &handler;
   if (options_.mode == KafkaSourceOptions::Mode::kGlobal && !assigned_.empty()) {
     std::vector<RdKafka::TopicPartition*> partitions;
-    for (const auto& tp : assigned_) partitions.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition));
+    for (const auto& a : assigned_) partitions.push_back(RdKafka::TopicPartition::create(a.tp.topic, a.tp.partition));
     revoke(handler, partitions);
     RdKafka::TopicPartition::destroy(partitions);
   }

@@ -57,9 +57,14 @@ class KafkaEventSource final : public EventSource {
   std::unique_ptr<Rebalancer> rebalancer_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   SourceHandler* handler_ = nullptr;  // during poll/close, for the rebalance callback
-  std::vector<TopicPartition> assigned_;
+  struct Assigned {
+    TopicPartition tp;
+    int64_t start_offset;  // may be a logical offset (beginning / end)
+  };
+  std::vector<Assigned> assigned_;
   Status rebalance_error_;
   bool global_assigned_ = false;
+  std::chrono::steady_clock::time_point last_missing_topic_log_{};
   bool closed_ = false;
 };
 

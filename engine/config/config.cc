@@ -350,6 +350,8 @@ Result<Config> loadConfig(const std::string& path, const std::vector<std::string
   } catch (const YAML::Exception& e) {
     parser.error(&e.mark, "", e.msg);
     return parser.result();
+  } catch (const std::exception& e) {  // e.g. std::ios_base::failure when `path` is a directory
+    return Status(ErrorCode::kInvalidArgument, path + ": cannot read the configuration file: " + e.what());
   }
   if (!root.IsNull()) parser.walk(root, "", config);
   const auto env = environment ? *environment : processEnvironment();

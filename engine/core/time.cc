@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <limits>
 
 namespace storepulse {
 namespace {
@@ -134,6 +135,7 @@ std::optional<int64_t> parseDurationMillis(std::string_view text) {
     else if (unit == "h") scale = 3'600'000;
     else if (unit == "d") scale = 86'400'000;
     else return std::nullopt;
+    if (number > (std::numeric_limits<int64_t>::max() - total) / scale) return std::nullopt;  // overflow
     total += number * scale;
   }
   if (total <= 0) return std::nullopt;

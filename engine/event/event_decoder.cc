@@ -288,15 +288,17 @@ std::optional<Rejection> EventDecoder::decode(EventType type, std::string_view b
   std::optional<Rejection> rejection;
   Reader r(options, rejection);
   const Schema schema = schemaFor(type);
-  uint32_t seen = 0;
+  uint32_t seen = 0;   // present and not null
+  uint32_t given = 0;  // present, null or not: a duplicate either way
   double items_sum = 0;
   bool has_total = false;
   for (auto [key, value] : object) {
     auto field = lookupField(key);
     if (!field) continue;  // extra fields are allowed; rules may read them
-    if (seen & bit(*field)) {
+    if (given & bit(*field)) {
       return Rejection{InvalidReason::kDuplicateField, quoted(*field) + " appears more than once"};
     }
+    given |= bit(*field);
     if (value.is_null()) continue;  // null is the same as absent
     seen |= bit(*field);
     if (*field == kType) {

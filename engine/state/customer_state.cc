@@ -9,7 +9,7 @@
 namespace storepulse {
 namespace {
 
-constexpr uint64_t kFormatVersion = 1;
+constexpr uint64_t kFormatVersion = 2;  // 2: last_store_ts_ms
 
 // Interest weights: a purchase says more than a scan, a scan more than a click.
 int64_t affinityWeight(EventType kind, int64_t qty) {
@@ -60,6 +60,16 @@ void addAffinity(CustomerState& s, const CustomerStateOptions& o, const std::str
   }
 }
 
+// The newest visit by event time names the store; a tie goes to the larger
+// store id, as a scan and a purchase on two topics have no common order.
+void noteStore(CustomerState& s, const std::string& store_id, int64_t ts) {
+  if (store_id.empty()) return;
+  if (ts > s.last_store_ts_ms || (ts == s.last_store_ts_ms && store_id > s.last_store_id)) {
+    s.last_store_id = store_id;
+    s.last_store_ts_ms = ts;
+  }
+}
+
 void applyProfile(const Event& e, CustomerState& s) {
   // Last writer by event time wins; a tie goes to the later event in the
   // partition, which is deterministic because one topic carries profiles.
@@ -83,7 +93,7 @@ void applyEvent(const Event& e, const CustomerStateOptions& o, CustomerState& s)
       break;
     case EventType::kScan:
       touch(s, e.ts_ms);
-      if (!e.store_id.empty() && e.ts_ms >= s.last_seen_ms) s.last_store_id = e.store_id;
+      noteStore(s, e.store_id, e.ts_ms);
       if (!e.sku.empty()) {
         addRecent(s, o, {e.sku, e.ts_ms, e.type, e.store_id});
         addAffinity(s, o, e.category, affinityWeight(e.type, 1));
@@ -93,7 +103,7 @@ void applyEvent(const Event& e, const CustomerStateOptions& o, CustomerState& s)
       break;
     case EventType::kPurchase:
       touch(s, e.ts_ms);
-      if (!e.store_id.empty() && e.ts_ms >= s.last_purchase_ms) s.last_store_id = e.store_id;
+      noteStore(s, e.store_id, e.ts_ms);
       s.lifetime_spend += e.total;
       s.order_count += 1;
       s.last_purchase_ms = std::max(s.last_purchase_ms, e.ts_ms);
@@ -130,6 +140,7 @@ void encodeCustomerState(const CustomerState& s, std::string& out) {
   w.i64(s.last_seen_ms);
   w.i64(s.last_purchase_ms);
   w.str(s.last_store_id);
+  w.i64(s.last_store_ts_ms);
   w.u64(s.recent_items.size());
   for (const auto& r : s.recent_items) {
     w.str(r.sku);
@@ -162,6 +173,7 @@ Result<CustomerState> decodeCustomerState(std::string_view bytes) {
   s.last_seen_ms = r.i64();
   s.last_purchase_ms = r.i64();
   s.last_store_id = r.str();
+  s.last_store_ts_ms = r.i64();
   for (uint64_t n = r.u64(); n > 0 && !r.failed(); --n) {
     RecentItem item;
     item.sku = r.str();

@@ -42,7 +42,8 @@ struct CustomerState {
   int64_t first_seen_ms = 0;  // 0: never seen
   int64_t last_seen_ms = 0;
   int64_t last_purchase_ms = 0;
-  std::string last_store_id;
+  std::string last_store_id;   // of the newest scan or purchase with a store
+  int64_t last_store_ts_ms = 0;  // its event time, so that topic order cannot decide
 
   std::vector<RecentItem> recent_items;          // newest first, capped
   std::vector<CategoryWeight> category_affinity;  // by category name
