@@ -15,10 +15,12 @@
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -60,6 +62,7 @@ struct Args {
   std::string state_dir;
   std::string topic_prefix;
   bool skip_produce = false;
+  int raw_runs = 3;
   bool kcat = true;
   bool keep_state = false;
   int timeout_s = 900;
@@ -74,6 +77,22 @@ struct Args {
 }
 
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// CPU seconds (user + system) of this thread or of the whole process: robust
+// to other load on the machine, unlike wall-clock rates.
+double cpuSeconds(int who) {
+  rusage u{};
+  getrusage(who, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+std::string loadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five;
+  in >> one >> five;
+  return one + " " + five;
+}
 
 std::string fmtRate(double per_second) {
   std::ostringstream out;
@@ -284,6 +303,7 @@ struct RawResult {
   uint64_t messages = 0;
   uint64_t bytes = 0;
   double seconds = 0;
+  double process_cpu = 0;  // all threads (librdkafka's included) over the phase
 };
 
 RawResult rawConsume(RdKafka::KafkaConsumer& consumer, const std::vector<PartitionInfo>& partitions,
@@ -298,6 +318,7 @@ RawResult rawConsume(RdKafka::KafkaConsumer& consumer, const std::vector<Partiti
   RdKafka::TopicPartition::destroy(assignment);
 
   RawResult result;
+  const double cpu_start = cpuSeconds(RUSAGE_SELF);
   const auto start = Clock::now();
   auto last = start;
   const auto deadline = start + std::chrono::seconds(timeout_s);
@@ -313,6 +334,7 @@ RawResult rawConsume(RdKafka::KafkaConsumer& consumer, const std::vector<Partiti
     if (Clock::now() > deadline) die("raw consume: timed out after " + std::to_string(result.messages) + " messages");
   }
   result.seconds = seconds(last - start);
+  result.process_cpu = cpuSeconds(RUSAGE_SELF) - cpu_start;
   consumer.unassign();
   return result;
 }
@@ -343,6 +365,8 @@ struct EngineResult {
   uint64_t state_dir_bytes = 0;
   uint64_t customer_keys = 0;
   int offsets_checked = 0;
+  double thread_cpu = 0;   // the pipeline thread over the timed phase
+  double process_cpu = 0;  // all threads (RocksDB's and librdkafka's included)
 };
 
 EngineResult runEngine(const Args& args, const Topics& topics, const std::vector<PartitionInfo>& partitions,
@@ -380,6 +404,8 @@ EngineResult runEngine(const Args& args, const Topics& topics, const std::vector
   metrics.watchStateStore(*store.value());
   sp::IngestPipeline pipeline(pipeline_options, *store.value(), *dead_letters.value(), &metrics);
 
+  const double thread_cpu_start = cpuSeconds(RUSAGE_THREAD);
+  const double process_cpu_start = cpuSeconds(RUSAGE_SELF);
   const auto start = Clock::now();
   const auto deadline = start + std::chrono::seconds(args.timeout_s);
   bool ready = false;
@@ -397,6 +423,8 @@ EngineResult runEngine(const Args& args, const Topics& topics, const std::vector
   }
   const auto end = Clock::now();  // runOnce returned: the last batch is committed
   result.seconds = seconds(end - start);
+  result.thread_cpu = cpuSeconds(RUSAGE_THREAD) - thread_cpu_start;
+  result.process_cpu = cpuSeconds(RUSAGE_SELF) - process_cpu_start;
   const sp::PipelineCounters c = pipeline.counters();
   result.events = c.events;
   result.invalid = c.invalid;
@@ -464,6 +492,7 @@ int main(int argc, char** argv) {
   app.add_option("--topic-prefix", args.topic_prefix,
                  "topic name prefix (default: a fresh ingest-bench-TIME-PID); required with --skip-produce");
   app.add_flag("--skip-produce", args.skip_produce, "reuse the topics of a previous run (--topic-prefix)");
+  app.add_option("--raw-runs", args.raw_runs, "raw consume passes; the median counts")->capture_default_str();
   app.add_flag("!--no-kcat", args.kcat, "skip the kcat baseline");
   app.add_flag("--keep-state", args.keep_state, "keep the engine's RocksDB directory");
   app.add_option("--batch-max-events", args.batch_max_events, "engine: events per commit at most")
@@ -482,6 +511,7 @@ int main(int argc, char** argv) {
   if (args.events == 0 || args.partitions < 1 || args.customers < 1) die("--events, --partitions, --customers must be > 0");
   sp::log::init(args.log_level, sp::log::Format::kText);
 
+  const std::string load_at_start = loadAverage();
   std::string command;
   for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
   const std::string prefix = args.topic_prefix.empty()
@@ -518,8 +548,13 @@ int main(int argc, char** argv) {
   if (expected == 0) die("the topics are empty");
 
   // 2. raw baseline
-  std::cerr << "[2/3] raw consume of " << expected << " messages (bare librdkafka consumer)\n";
-  const RawResult raw = rawConsume(*consumer, partitions, expected, args.timeout_s);
+  std::cerr << "[2/3] raw consume of " << expected << " messages (bare librdkafka consumer) x " << args.raw_runs << "\n";
+  std::vector<RawResult> raw_runs;
+  for (int i = 0; i < std::max(1, args.raw_runs); ++i) {
+    raw_runs.push_back(rawConsume(*consumer, partitions, expected, args.timeout_s));
+  }
+  std::sort(raw_runs.begin(), raw_runs.end(), [](const RawResult& a, const RawResult& b) { return a.seconds < b.seconds; });
+  const RawResult raw = raw_runs[raw_runs.size() / 2];  // the median
   consumer->close();
   consumer.reset();
   double kcat_s = -1;
@@ -544,7 +579,8 @@ int main(int argc, char** argv) {
 
   std::cout << "\n=== Storepulse ingest benchmark ===\n"
             << "command:         " << command << "\n"
-            << "machine:         " << machineInfo() << "\n"
+            << "machine:         " << machineInfo() << "; load average " << load_at_start << " at start, "
+            << loadAverage() << " at end\n"
             << "broker:          " << args.bootstrap << "\n"
             << "topics:          " << prefix << ".* x " << (partitions.size() / topics.by_type.size())
             << " partitions;" << topic_counts.str() << "\n"
@@ -558,7 +594,13 @@ int main(int argc, char** argv) {
     std::cout << "produce:         skipped (--skip-produce)\n";
   }
   std::cout << std::setprecision(2) << "raw consume:     " << fmtRate(raw_rate) << "  (" << raw.seconds
-            << " s, bare librdkafka KafkaConsumer, assign() from the beginning)\n";
+            << " s, bare librdkafka KafkaConsumer, assign() from the beginning; median of " << raw_runs.size();
+  if (raw_runs.size() > 1) {
+    std::cout << " passes: " << std::setprecision(2)
+              << static_cast<double>(expected) / raw_runs.back().seconds / 1e6 << ".."
+              << static_cast<double>(expected) / raw_runs.front().seconds / 1e6 << " M/s";
+  }
+  std::cout << ")\n";
   if (kcat_s > 0) {
     std::cout << "kcat:            " << fmtRate(static_cast<double>(expected) / kcat_s) << "  (" << kcat_s
               << " s, kcat -C -e per topic, sequentially, incl. process start; for reference)\n";
@@ -567,6 +609,10 @@ int main(int argc, char** argv) {
             << " s from the first runOnce to the last commit, incl. " << std::setprecision(3) << engine.join_seconds
             << " s group join; " << engine.commits << " commits; batches of <= " << args.batch_max_events
             << " events / " << args.batch_max_wait_ms << " ms)\n"
+            << std::setprecision(2) << "cpu per event:   raw " << raw.process_cpu * 1e6 / static_cast<double>(raw.messages)
+            << " us (process);  engine " << engine.thread_cpu * 1e6 / static_cast<double>(engine.events)
+            << " us (pipeline thread), " << engine.process_cpu * 1e6 / static_cast<double>(engine.events)
+            << " us (process, incl. RocksDB flush/compaction)\n"
             << std::setprecision(1) << "ratio:           engine / raw = " << ratio * 100 << "%   target >= 50%   "
             << (pass ? "PASS" : "BELOW") << "\n"
             << "engine memory:   peak RSS " << mib(static_cast<uint64_t>(engine.peak_rss_kb) * 1024)

@@ -14,6 +14,7 @@
 #include "connectors/importers/csv_splitter.h"
 #include "connectors/importers/gzip_line_reader.h"
 #include "connectors/importers/time_text.h"
+#include "engine/core/time.h"
 
 namespace storepulse::importers {
 namespace {
@@ -127,7 +128,7 @@ Result<ImportReport> YoochooseImporter::run(const std::string& path,
         if (!parseNonNegativeInt(f[0])) return "bad SessionId";
         if (!isIdToken(f[1])) return "bad ItemId";
         std::optional<std::int64_t> ts = parseUnixSecondsMs(f[2]);
-        if (!ts) ts = parseIsoUtcMs(f[2]);
+        if (!ts) ts = parseRfc3339Millis(f[2]);
         if (!ts) return "bad Time";
         click.customer_id = "s" + f[0];
         click.session_id = f[0];

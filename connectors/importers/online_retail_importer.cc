@@ -14,6 +14,7 @@
 #include "connectors/importers/csv_splitter.h"
 #include "connectors/importers/gzip_line_reader.h"
 #include "connectors/importers/time_text.h"
+#include "engine/core/time.h"
 
 namespace storepulse::importers {
 namespace {
@@ -196,7 +197,7 @@ class Run {
       report_.add(DropKind::kEmptyInvoice);
       return;
     }
-    const std::string ts = formatRfc3339Utc(head.ts_ms);
+    const std::string ts = formatRfc3339Millis(head.ts_ms);
     const std::string store = countrySlug(head.country);
     if (options_.emit_customers && seen_customers_.insert(head.customer_id).second) {
       Json customer{{"type", "customer"}, {"customer_id", head.customer_id}, {"ts", ts}};

@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include <fmt/format.h>
+#include "engine/core/time.h"
 
 namespace storepulse::importers {
 namespace {
@@ -31,19 +31,12 @@ bool expect(std::string_view text, std::size_t& pos, char c) {
   return false;
 }
 
-bool isLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-int daysInMonth(int y, int m) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && isLeap(y) ? 29 : kDays[m - 1];
-}
-
 std::optional<std::int64_t> toEpochMs(int y, int mo, int d, int h, int mi, int s, int ms) {
-  if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) {
+  if (y < 1970 || y > 9999 || !isValidDate(y, static_cast<unsigned>(mo), static_cast<unsigned>(d))) {
     return std::nullopt;
   }
   if (h > 23 || mi > 59 || s > 59 || ms > 999) return std::nullopt;
-  return daysFromCivil(y, mo, d) * kMsPerDay + ((h * 60LL + mi) * 60 + s) * 1000 + ms;
+  return daysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * kMsPerDay + ((h * 60LL + mi) * 60 + s) * 1000 + ms;
 }
 
 // Parses "HH:MM[:SS]" (hour may be one digit) and requires the text to end.
@@ -64,16 +57,6 @@ bool readClock(std::string_view text, std::size_t& pos, int& h, int& mi, int& s)
 }
 
 }  // namespace
-
-std::int64_t daysFromCivil(int year, int month, int day) {
-  // Howard Hinnant's days_from_civil.
-  const std::int64_t y = year - (month <= 2 ? 1 : 0);
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const std::int64_t yoe = y - era * 400;
-  const std::int64_t doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-  const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
 
 std::optional<std::int64_t> parseDateTimeMs(std::string_view text) {
   std::size_t pos = 0;
@@ -131,62 +114,6 @@ std::optional<std::int64_t> parseUnixSecondsMs(std::string_view text) {
     }
   }
   return seconds * 1000 + ms;
-}
-
-std::optional<std::int64_t> parseIsoUtcMs(std::string_view text) {
-  std::size_t pos = 0;
-  auto year = readNumber(text, pos, 4, 4);
-  if (!year || !expect(text, pos, '-')) return std::nullopt;
-  auto month = readNumber(text, pos, 2, 2);
-  if (!month || !expect(text, pos, '-')) return std::nullopt;
-  auto day = readNumber(text, pos, 2, 2);
-  if (!day || !expect(text, pos, 'T')) return std::nullopt;
-  auto hour = readNumber(text, pos, 2, 2);
-  if (!hour || !expect(text, pos, ':')) return std::nullopt;
-  auto minute = readNumber(text, pos, 2, 2);
-  if (!minute || !expect(text, pos, ':')) return std::nullopt;
-  auto second = readNumber(text, pos, 2, 2);
-  if (!second) return std::nullopt;
-  int ms = 0;
-  if (expect(text, pos, '.')) {
-    int scale = 100;
-    std::size_t digits = 0;
-    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-      ms += (text[pos] - '0') * scale;
-      scale /= 10;
-      ++pos;
-      ++digits;
-    }
-    if (digits == 0) return std::nullopt;
-  }
-  if (!expect(text, pos, 'Z') || pos != text.size()) return std::nullopt;
-  return toEpochMs(*year, *month, *day, *hour, *minute, *second, ms);
-}
-
-std::string formatRfc3339Utc(std::int64_t epoch_ms) {
-  std::int64_t days = epoch_ms / kMsPerDay;
-  std::int64_t rest = epoch_ms % kMsPerDay;
-  if (rest < 0) {
-    rest += kMsPerDay;
-    --days;
-  }
-  // Howard Hinnant's civil_from_days.
-  const std::int64_t z = days + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const std::int64_t doe = z - era * 146097;
-  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const std::int64_t mp = (5 * doy + 2) / 153;
-  const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  const std::int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  const std::int64_t ms = rest % 1000;
-  const std::int64_t secs = rest / 1000;
-  std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", y, m, d, secs / 3600,
-                                secs / 60 % 60, secs % 60);
-  if (ms != 0) out += fmt::format(".{:03}", ms);
-  out += 'Z';
-  return out;
 }
 
 }  // namespace storepulse::importers

@@ -7,17 +7,6 @@
 namespace storepulse {
 namespace {
 
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-// algorithm), so no time zone database or libc TZ state is involved.
-int64_t daysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
 bool digits(std::string_view s, size_t pos, size_t n, int& out) {
   if (pos + n > s.size()) return false;
   out = 0;
@@ -28,9 +17,26 @@ bool digits(std::string_view s, size_t pos, size_t n, int& out) {
   return true;
 }
 
-bool isLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool isLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 }  // namespace
+
+// Howard Hinnant's algorithm, so no time zone database or libc TZ state is
+// involved.
+int64_t daysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+bool isValidDate(int64_t year, unsigned month, unsigned day) {
+  static constexpr unsigned kDaysInMonth[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return month >= 1 && month <= 12 && day >= 1 &&
+         day <= kDaysInMonth[month - 1] + (month == 2 && isLeap(year) ? 1 : 0);
+}
 
 std::optional<int64_t> parseRfc3339Millis(std::string_view s) {
   int year, month, day, hour, minute, second;
@@ -40,9 +46,7 @@ std::optional<int64_t> parseRfc3339Millis(std::string_view s) {
       !digits(s, 17, 2, second)) {
     return std::nullopt;
   }
-  static constexpr int kDaysInMonth[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (month < 1 || month > 12 || day < 1 ||
-      day > kDaysInMonth[month - 1] + (month == 2 && isLeap(year) ? 1 : 0) || hour > 23 ||
+  if (!isValidDate(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) || hour > 23 ||
       minute > 59 || second > 60) {
     return std::nullopt;
   }
@@ -97,10 +101,12 @@ std::string formatRfc3339Millis(int64_t epoch_ms) {
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
   y += m <= 2;
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<long long>(y),
-                m, d, static_cast<int>(rem / 3600), static_cast<int>(rem % 3600 / 60),
-                static_cast<int>(rem % 60), ms);
-  return buf;
+  int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d", static_cast<long long>(y), m, d,
+                        static_cast<int>(rem / 3600), static_cast<int>(rem % 3600 / 60),
+                        static_cast<int>(rem % 60));
+  if (ms != 0) n += std::snprintf(buf + n, sizeof buf - n, ".%03d", ms);
+  buf[n] = 'Z';
+  return std::string(buf, n + 1);
 }
 
 int64_t wallClockMillis() {

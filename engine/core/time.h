@@ -13,8 +13,14 @@ namespace storepulse {
 // may stand for 'T'). Returns epoch milliseconds, or nullopt when malformed.
 std::optional<int64_t> parseRfc3339Millis(std::string_view text);
 
-// Formats epoch milliseconds as RFC 3339 UTC with millisecond precision.
+// Formats epoch milliseconds as RFC 3339 UTC: "2010-12-01T08:26:00Z", with
+// ".123" only when the milliseconds are not zero.
 std::string formatRfc3339Millis(int64_t epoch_ms);
+
+// Days since 1970-01-01 of a proleptic Gregorian date (no range checks).
+int64_t daysFromCivil(int64_t year, unsigned month, unsigned day);
+// True for a real calendar date (leap years included).
+bool isValidDate(int64_t year, unsigned month, unsigned day);
 
 int64_t wallClockMillis();
 

@@ -5,7 +5,9 @@
 #include <rocksdb/write_batch.h>
 #include <rocksdb/cache.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <vector>
 
 #include "engine/state/codec.h"
 
@@ -104,9 +106,24 @@ Result<std::optional<int64_t>> RocksDbStateStore::nextOffset(const TopicPartitio
 }
 
 Status RocksDbStateStore::write(const StateWriteBatch& batch) {
+  // Put in key order: the memtable skip list then finds each insert point
+  // next to the previous one instead of searching from the top (the
+  // unordered insert was the largest cost of a commit). Stable, so that a
+  // key written twice in one batch still ends with its last value.
+  std::vector<const StateWrite*> ordered;
+  ordered.reserve(batch.writes.size());
+  for (const auto& w : batch.writes) ordered.push_back(&w);
+  std::stable_sort(ordered.begin(), ordered.end(), [](const StateWrite* a, const StateWrite* b) {
+    if (a->table != b->table) return a->table < b->table;
+    if (a->partition != b->partition) {
+      return static_cast<uint32_t>(a->partition) < static_cast<uint32_t>(b->partition);  // as the key bytes
+    }
+    return a->key < b->key;
+  });
   rocksdb::WriteBatch wb;
   std::string key;
-  for (const auto& w : batch.writes) {
+  for (const StateWrite* w_ptr : ordered) {
+    const StateWrite& w = *w_ptr;
     key.clear();
     appendBigEndian32(key, static_cast<uint32_t>(w.partition));
     key.append(w.key);

@@ -35,18 +35,5 @@ TEST(TimeTextTest, ParsesUnixSecondsTruncatingBelowMilliseconds) {
   EXPECT_FALSE(parseUnixSecondsMs("2014-04-07T10:51:09.277Z"));
 }
 
-TEST(TimeTextTest, ParsesIsoUtcTimestamp) {
-  EXPECT_EQ(parseIsoUtcMs("2014-04-01T10:00:00.123Z"), 1'396'346'400'123);
-  EXPECT_EQ(parseIsoUtcMs("2014-04-01T10:00:00Z"), 1'396'346'400'000);
-  EXPECT_FALSE(parseIsoUtcMs("2014-04-01T10:00:00"));
-}
-
-TEST(TimeTextTest, FormatsRfc3339WithMillisecondsOnlyWhenPresent) {
-  EXPECT_EQ(formatRfc3339Utc(k20101201 + 30'360'000), "2010-12-01T08:26:00Z");
-  EXPECT_EQ(formatRfc3339Utc(1'396'346'400'123), "2014-04-01T10:00:00.123Z");
-  EXPECT_EQ(formatRfc3339Utc(0), "1970-01-01T00:00:00Z");
-  EXPECT_EQ(formatRfc3339Utc(951'782'400'000), "2000-02-29T00:00:00Z");
-}
-
 }  // namespace
 }  // namespace storepulse::importers
