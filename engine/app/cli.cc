@@ -58,6 +58,8 @@ int runCli(int argc, char** argv) {
   demo_cmd->add_option("--source", demo.source, "generator (synthetic shoppers) or online-retail (replay).")
       ->default_val("generator")
       ->check(CLI::IsMember({"generator", "online-retail"}));
+  demo_cmd->add_option("--data", demo.data_path, "The Online Retail CSV(.gz) replayed by --source online-retail.")
+      ->default_val("../shared/data/online_retail_2010-12_2011-01.csv.gz");
   demo_cmd->add_option("--rate", demo.events_per_second, "Generated events per second.")->default_val(200);
   demo_cmd->add_option("--state", demo.state_path, "State directory (default: a fresh temporary one).");
 

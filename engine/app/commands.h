@@ -40,6 +40,7 @@ struct DemoArgs {
   std::optional<std::chrono::milliseconds> duration;  // unset: until Ctrl-C
   uint16_t port = 8080;
   std::string source = "generator";  // generator | online-retail
+  std::string data_path;             // the Online Retail file, for source online-retail
   double events_per_second = 200;
   std::string state_path;  // empty: a fresh temporary directory
 };

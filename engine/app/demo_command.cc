@@ -3,6 +3,7 @@
 #include <iostream>
 #include <thread>
 
+#include "connectors/importers/online_retail_importer.h"
 #include "connectors/kafka/embedded_kafka.h"
 #include "connectors/kafka/kafka_event_producer.h"
 #include "engine/app/commands.h"
@@ -34,6 +35,17 @@ class TrafficPump {
     if (!routed.isOk()) return routed.status();
     ++sent_;
     return producer_.send(kafka_.topics.at(routed->type), routed->key, line);
+  }
+
+  // Sends the whole Online Retail file once, as fast as the broker takes it.
+  Status replay(const std::string& path) {
+    Status status;
+    auto report = importers::OnlineRetailImporter().run(path, [&](std::string_view line) {
+      if (status.isOk()) status = sendLine(line, {});
+    });
+    SP_RETURN_IF_ERROR(report.status());
+    SP_RETURN_IF_ERROR(status);
+    return producer_.flush(std::chrono::seconds(30));
   }
 
   Status run(sim::ShopperGenerator& generator, const std::atomic<bool>& stop) {
@@ -90,7 +102,8 @@ void printSummary(const Engine& engine, const TrafficPump& pump, double seconds)
             [](const Top& a, const Top& b) { return a.state.lifetime_spend > b.state.lifetime_spend; });
   std::cout << "  customers with state:   " << top.size() << "\n  top spenders:\n";
   for (size_t i = 0; i < std::min<size_t>(3, top.size()); ++i) {
-    std::cout << "    " << top[i].id << " (" << top[i].state.tier << ") " << top[i].state.order_count
+    const std::string& tier = top[i].state.tier;
+    std::cout << "    " << top[i].id << (tier.empty() ? "" : " (" + tier + ")") << " " << top[i].state.order_count
               << " orders, " << fmt::format("{:.2f}", top[i].state.lifetime_spend) << "\n";
   }
 }
@@ -150,13 +163,16 @@ int runDemo(const DemoArgs& args) {
   TrafficPump pump(*producer.value(), config.kafka, args.events_per_second);
   std::atomic<bool> stop_traffic{false};
   Status traffic_status;
-  std::thread traffic([&] { traffic_status = pump.run(generator, stop_traffic); });
+  std::thread traffic([&] {
+    traffic_status = args.source == "online-retail" ? pump.replay(args.data_path) : pump.run(generator, stop_traffic);
+  });
 
   const std::string url = "http://127.0.0.1:" + std::to_string(engine.value()->httpPort());
+  const std::string sample_customer = args.source == "online-retail" ? "17850" : generator.customerId(0);
   std::cout << "Storepulse demo is running with an in-process Kafka (" << config.kafka.bootstrap_servers << ").\n"
             << "  health:   " << url << "/healthz   ready: " << url << "/readyz\n"
             << "  metrics:  " << url << "/metrics\n"
-            << "  customer: " << url << "/v1/customers/" << generator.customerId(0) << "\n"
+            << "  customer: " << url << "/v1/customers/" << sample_customer << "\n"
             << (args.duration ? "Stopping by itself after the set time.\n" : "Press Ctrl-C to stop.\n")
             << std::flush;
 
