@@ -367,8 +367,8 @@ std::optional<Rejection> EventDecoder::decode(EventType type, std::string_view b
     for (uint32_t f = 0; f < kFieldCount; ++f) {
       if (missing & (1u << f)) {
         return Rejection{InvalidReason::kMissingField,
-                         "required " + quoted(static_cast<Field>(f)) + " of a " +
-                             std::string(eventTypeName(type)) + " event is missing"};
+                         "required " + quoted(static_cast<Field>(f)) + " of " +
+                             std::string(eventTypeName(type)) + " events is missing"};
       }
     }
   }

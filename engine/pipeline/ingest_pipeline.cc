@@ -185,7 +185,10 @@ Status IngestPipeline::applyToState(const Event& event, int32_t partition) {
 }
 
 Status IngestPipeline::commit() {
-  batch_.clear();
+  // The writes themselves are rebuilt below; clearing only the offsets keeps
+  // the StateWrite strings of the last commit, so encoding reuses their
+  // capacity instead of allocating and regrowing every record every commit.
+  batch_.next_offsets.clear();
   for (auto& slot : slots_) {
     for (size_t p = 0; p < slot->next_offsets.size(); ++p) {
       if (slot->next_offsets[p] >= 0) {
@@ -205,11 +208,13 @@ Status IngestPipeline::commit() {
       return Status(flushed.code(), "dead letters not stored, state not committed: " + flushed.message());
     }
   }
-  for (CachedRecord* record : dirty_) {
-    StateWrite& w = batch_.writes.emplace_back();
+  batch_.writes.resize(dirty_.size());  // one write per dirty record, in dirty_ order
+  for (size_t i = 0; i < dirty_.size(); ++i) {
+    const CachedRecord* record = dirty_[i];
+    StateWrite& w = batch_.writes[i];
     w.table = record->table;
     w.partition = record->partition;
-    w.key = record->key;
+    w.key.assign(record->key);
     std::visit(
         [&w](const auto& value) {
           using T = std::decay_t<decltype(value)>;
@@ -348,9 +353,11 @@ void IngestPipeline::onRevoked(const std::vector<TopicPartition>& partitions) {
     updateAssignedGauge();
   }
   // Cached customers of partitions no longer owned would go stale: drop them.
+  // Dirty ones stay (only after a failed commit): dirty_ points at them, and
+  // a later commit must write them together with their pending offsets.
   std::erase_if(cache_, [&](const auto& entry) {
     const CachedRecord& r = *entry.second;
-    return r.table == StateTable::kCustomer && revoked_customer_partitions.count(r.partition) &&
+    return r.table == StateTable::kCustomer && !r.dirty && revoked_customer_partitions.count(r.partition) &&
            !still_owned.count(r.partition);
   });
 }

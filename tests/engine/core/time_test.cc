@@ -98,11 +98,31 @@ TEST(ParseRfc3339, RejectsMalformedText) {
   }
 }
 
-TEST(FormatRfc3339, FormatsUtcWithMilliseconds) {
-  EXPECT_EQ(formatRfc3339Millis(0), "1970-01-01T00:00:00.000Z");
+TEST(FormatRfc3339, FormatsUtcWithMillisecondsOnlyWhenNotZero) {
+  EXPECT_EQ(formatRfc3339Millis(0), "1970-01-01T00:00:00Z");
   EXPECT_EQ(formatRfc3339Millis(kJan27 + 7), "2011-01-27T12:23:00.007Z");
-  EXPECT_EQ(formatRfc3339Millis(int64_t{1709164800} * 1000), "2024-02-29T00:00:00.000Z");
+  EXPECT_EQ(formatRfc3339Millis(kJan27 + 120), "2011-01-27T12:23:00.120Z");
+  EXPECT_EQ(formatRfc3339Millis(int64_t{1709164800} * 1000), "2024-02-29T00:00:00Z");
   EXPECT_EQ(formatRfc3339Millis(-1), "1969-12-31T23:59:59.999Z");
+}
+
+TEST(CivilDates, ValidatesCalendarDates) {
+  EXPECT_TRUE(isValidDate(2024, 2, 29));
+  EXPECT_FALSE(isValidDate(2023, 2, 29));
+  EXPECT_FALSE(isValidDate(2100, 2, 29));
+  EXPECT_TRUE(isValidDate(2000, 2, 29));
+  EXPECT_FALSE(isValidDate(2024, 4, 31));
+  EXPECT_FALSE(isValidDate(2024, 13, 1));
+  EXPECT_FALSE(isValidDate(2024, 0, 1));
+  EXPECT_FALSE(isValidDate(2024, 1, 0));
+  EXPECT_TRUE(isValidDate(2024, 12, 31));
+}
+
+TEST(CivilDates, CountsDaysFromTheEpoch) {
+  EXPECT_EQ(daysFromCivil(1970, 1, 1), 0);
+  EXPECT_EQ(daysFromCivil(1969, 12, 31), -1);
+  EXPECT_EQ(daysFromCivil(2024, 2, 29), 1709164800 / 86400);
+  EXPECT_EQ(daysFromCivil(2000, 3, 1) - daysFromCivil(2000, 2, 28), 2);  // 2000 is a leap year
 }
 
 TEST(FormatRfc3339, RoundTripsThroughParse) {

@@ -3,7 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <spdlog/spdlog.h>
+#include <stdlib.h>
+
 #include <atomic>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
@@ -12,11 +16,20 @@
 #include <vector>
 
 #include "engine/state/memory_state_store.h"
+#include "engine/state/rocksdb_state_store.h"
 #include "tests/engine/fakes/fake_event_source.h"
 #include "tests/engine/fakes/recording_dead_letter_sink.h"
 
 namespace storepulse {
 namespace {
+
+// The pipeline logs every assignment and rejection; the tests provoke
+// hundreds. Errors still show.
+class QuietLogs : public ::testing::Environment {
+ public:
+  void SetUp() override { spdlog::set_level(spdlog::level::err); }
+};
+[[maybe_unused]] ::testing::Environment* const kQuietLogs = ::testing::AddGlobalTestEnvironment(new QuietLogs);
 
 using fakes::FakeEventSource;
 using fakes::RecordingDeadLetterSink;
@@ -613,6 +626,11 @@ struct CrashPoint {
   size_t batch_after_restart;  // a new batch size, so topics interleave differently
 };
 
+void PrintTo(const CrashPoint& c, std::ostream* os) {
+  *os << c.commits_before << " commits, " << c.uncommitted << " uncommitted, then batches of "
+      << c.batch_after_restart;
+}
+
 class CrashAt : public CrashRecoveryTest, public ::testing::WithParamInterface<CrashPoint> {};
 
 TEST_P(CrashAt, ReplayFromStoredOffsetsEndsWithTheStateOfAnUninterruptedRun) {
@@ -647,6 +665,35 @@ INSTANTIATE_TEST_SUITE_P(IngestPipeline, CrashAt,
                            return "After" + std::to_string(info.param.commits_before) + "CommitsWith" +
                                   std::to_string(info.param.uncommitted) + "Uncommitted";
                          });
+
+TEST_F(CrashRecoveryTest, CrashWithRocksDbThenReopenEndsWithTheSameState) {
+  std::string dir = (std::filesystem::path(::testing::TempDir()) / "sp_pipeline_XXXXXX").string();
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  RocksDbOptions options;
+  options.path = dir;
+  RecordingDeadLetterSink dead_letters;
+  {
+    auto store = RocksDbStateStore::open(options);
+    ASSERT_TRUE(store.isOk()) << store.status().toString();
+    FakeEventSource source;
+    load(history_, source);
+    IngestPipeline doomed(pipelineOptions(5), **store, dead_letters, nullptr);
+    for (int i = 0; i < 9; ++i) ASSERT_TRUE(doomed.runOnce(source).isOk());
+    ASSERT_TRUE(source.poll(doomed, std::chrono::milliseconds(1), 4).isOk());
+  }  // the pipeline dies uncommitted, then the database closes
+  {
+    auto store = RocksDbStateStore::open(options);
+    ASSERT_TRUE(store.isOk()) << store.status().toString();
+    FakeEventSource source;
+    load(history_, source);
+    IngestPipeline pipeline(pipelineOptions(8), **store, dead_letters, nullptr);
+    drain(pipeline, source);
+    EXPECT_EQ(dumpRecords(**store), reference_records_);
+    EXPECT_EQ(dumpOffsets(**store, history_), dumpOffsets(reference_, history_));
+  }
+  EXPECT_EQ(deadLettered(dead_letters), deadLettered(reference_dead_letters_));
+  std::filesystem::remove_all(dir);
+}
 
 TEST_F(CrashRecoveryTest, CrashAfterAFailedDeadLetterFlushLosesNothing) {
   MemoryStateStore store;

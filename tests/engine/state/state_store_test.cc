@@ -134,6 +134,15 @@ TYPED_TEST(StateStoreContract, LaterWriteOverwrites) {
   EXPECT_EQ(this->get(StateTable::kCustomer, 3, "c1"), "v2");
 }
 
+TYPED_TEST(StateStoreContract, KeyWrittenTwiceInOneBatchKeepsTheLastValue) {
+  StateWriteBatch batch;
+  batch.writes.push_back({StateTable::kCustomer, 0, "c1", "first"});
+  batch.writes.push_back({StateTable::kCustomer, 0, "a", "other"});
+  batch.writes.push_back({StateTable::kCustomer, 0, "c1", "last"});
+  ASSERT_TRUE(this->store().write(batch).isOk());
+  EXPECT_EQ(this->get(StateTable::kCustomer, 0, "c1"), "last");
+}
+
 TYPED_TEST(StateStoreContract, KeysAndValuesAreBinarySafe) {
   const std::string key("a\0b\xff", 4);
   const std::string value("\0\0\x01", 3);
