@@ -15,6 +15,7 @@
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -354,6 +355,44 @@ double kcatSeconds(const std::string& bootstrap, const std::vector<std::string>&
 }
 
 // ----------------------------------------------------------------- engine
+// Forwards to the real store and tallies what the pipeline commits: how many
+// records, how many bytes, and how long the RocksDB writes take.
+class MeasuredStore final : public sp::StateStore {
+ public:
+  explicit MeasuredStore(sp::StateStore& inner) : inner_(inner) {}
+  sp::Result<std::optional<std::string>> get(sp::StateTable table, int32_t partition,
+                                             std::string_view key) const override {
+    ++gets;
+    return inner_.get(table, partition, key);
+  }
+  sp::Result<std::optional<int64_t>> nextOffset(const sp::TopicPartition& tp) const override {
+    return inner_.nextOffset(tp);
+  }
+  sp::Status write(const sp::StateWriteBatch& batch) override {
+    ++batches;
+    records += batch.writes.size();
+    for (const auto& w : batch.writes) bytes += w.key.size() + w.value.size();
+    const auto start = Clock::now();
+    sp::Status s = inner_.write(batch);
+    write_seconds += seconds(Clock::now() - start);
+    return s;
+  }
+  sp::Status scan(sp::StateTable table, int32_t partition,
+                  const std::function<bool(std::string_view, std::string_view)>& visit) const override {
+    return inner_.scan(table, partition, visit);
+  }
+  sp::StateStoreStats stats() const override { return inner_.stats(); }
+
+  mutable uint64_t gets = 0;
+  uint64_t batches = 0;
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+  double write_seconds = 0;
+
+ private:
+  sp::StateStore& inner_;
+};
+
 struct EngineResult {
   uint64_t events = 0;
   uint64_t invalid = 0;
@@ -367,11 +406,16 @@ struct EngineResult {
   int offsets_checked = 0;
   double thread_cpu = 0;   // the pipeline thread over the timed phase
   double process_cpu = 0;  // all threads (RocksDB's and librdkafka's included)
+  uint64_t store_gets = 0;
+  uint64_t records_written = 0;
+  uint64_t bytes_written = 0;
+  double write_seconds = 0;  // inside StateStore::write (RocksDB)
 };
 
 EngineResult runEngine(const Args& args, const Topics& topics, const std::vector<PartitionInfo>& partitions,
                        uint64_t expected, const fs::path& state_path, const std::string& prefix) {
   EngineResult result;
+  malloc_trim(0);  // hand back what the producer phase freed, so the peak is the engine's
   result.rss_before_kb = procStatusKb("VmRSS");
   if (!resetPeakRss()) std::cerr << "ingest_bench: warning: cannot reset VmHWM; peak RSS covers the whole run\n";
 
@@ -402,7 +446,8 @@ EngineResult runEngine(const Args& args, const Topics& topics, const std::vector
 
   sp::Metrics metrics;
   metrics.watchStateStore(*store.value());
-  sp::IngestPipeline pipeline(pipeline_options, *store.value(), *dead_letters.value(), &metrics);
+  MeasuredStore measured(*store.value());
+  sp::IngestPipeline pipeline(pipeline_options, measured, *dead_letters.value(), &metrics);
 
   const double thread_cpu_start = cpuSeconds(RUSAGE_THREAD);
   const double process_cpu_start = cpuSeconds(RUSAGE_SELF);
@@ -425,6 +470,10 @@ EngineResult runEngine(const Args& args, const Topics& topics, const std::vector
   result.seconds = seconds(end - start);
   result.thread_cpu = cpuSeconds(RUSAGE_THREAD) - thread_cpu_start;
   result.process_cpu = cpuSeconds(RUSAGE_SELF) - process_cpu_start;
+  result.store_gets = measured.gets;
+  result.records_written = measured.records;
+  result.bytes_written = measured.bytes;
+  result.write_seconds = measured.write_seconds;
   const sp::PipelineCounters c = pipeline.counters();
   result.events = c.events;
   result.invalid = c.invalid;
@@ -613,6 +662,11 @@ int main(int argc, char** argv) {
             << " us (process);  engine " << engine.thread_cpu * 1e6 / static_cast<double>(engine.events)
             << " us (pipeline thread), " << engine.process_cpu * 1e6 / static_cast<double>(engine.events)
             << " us (process, incl. RocksDB flush/compaction)\n"
+            << "state writes:    " << engine.records_written << " records (" << std::setprecision(2)
+            << static_cast<double>(engine.records_written) / static_cast<double>(engine.events) << " per event), "
+            << mib(engine.bytes_written) << "; " << engine.write_seconds << " s in StateStore::write ("
+            << std::setprecision(0) << engine.write_seconds / engine.seconds * 100 << "% of the engine's time); "
+            << engine.store_gets << " gets\n"
             << std::setprecision(1) << "ratio:           engine / raw = " << ratio * 100 << "%   target >= 50%   "
             << (pass ? "PASS" : "BELOW") << "\n"
             << "engine memory:   peak RSS " << mib(static_cast<uint64_t>(engine.peak_rss_kb) * 1024)

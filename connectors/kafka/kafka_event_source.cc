@@ -1,5 +1,7 @@
 #include "connectors/kafka/kafka_event_source.h"
 
+#include <librdkafka/rdkafka.h>
+
 #include <algorithm>
 #include <thread>
 
@@ -151,16 +153,23 @@ Status KafkaEventSource::poll(SourceHandler& handler, std::chrono::milliseconds 
   }
   const auto deadline = std::chrono::steady_clock::now() + max_wait;
   size_t delivered = 0;
-  while (delivered < max_messages) {
-    const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (remaining.count() <= 0) break;
-    std::unique_ptr<RdKafka::Message> msg(consumer_->consume(static_cast<int>(remaining.count())));
+  int timeout_ms = 0;
+  for (size_t iteration = 0; delivered < max_messages; ++iteration) {
+    // Reading the clock per message showed in profiles; every 64 messages
+    // (or after an empty wait) is precise enough for a batch deadline.
+    if (iteration % 64 == 0 || timeout_ms == 0) {
+      timeout_ms = static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
+      if (timeout_ms <= 0) break;
+    }
+    std::unique_ptr<RdKafka::Message> msg(consumer_->consume(timeout_ms));
     if (!rebalance_error_.isOk()) return rebalance_error_;
     switch (msg->err()) {
       case RdKafka::ERR_NO_ERROR: {
-        const std::string topic = msg->topic_name();  // returned by value
+        // The C name outlives the message; topic_name() would copy it.
+        const auto* raw = static_cast<const rd_kafka_message_t*>(msg->c_ptr());
         SourceMessage m;
-        m.topic = topic;
+        m.topic = rd_kafka_topic_name(raw->rkt);
         m.partition = msg->partition();
         m.offset = msg->offset();
         if (msg->key_pointer()) m.key = std::string_view(static_cast<const char*>(msg->key_pointer()), msg->key_len());
@@ -171,6 +180,7 @@ Status KafkaEventSource::poll(SourceHandler& handler, std::chrono::milliseconds 
       }
       case RdKafka::ERR__TIMED_OUT:
       case RdKafka::ERR__PARTITION_EOF:
+        timeout_ms = 0;  // re-read the clock
         break;
       default: {
         std::string reason;

@@ -32,8 +32,8 @@ struct KafkaConfig {
 
 struct IngestConfig {
   size_t max_message_bytes = 64 * 1024;
-  size_t batch_max_events = 5000;
-  std::chrono::milliseconds batch_max_wait{100};
+  size_t batch_max_events = 20000;
+  std::chrono::milliseconds batch_max_wait{200};
   size_t cache_max_records = 200000;
   size_t recent_items = 20;
 };

@@ -95,6 +95,22 @@ Schema schemaFor(EventType type) {
   return {0, 0};
 }
 
+// Names the value being read — "field 'qty' of items[2]" — formatted only
+// when the value is rejected: building it for every field showed in profiles.
+struct What {
+  std::string_view field;
+  int64_t item = -1;  // index into `items`, or -1
+  bool every_entry = false;  // an entry of a list field
+  std::string str() const {
+    std::string s = every_entry ? "every entry of field '" : "field '";
+    s.append(field).append("'");
+    if (item >= 0) s.append(" of items[").append(std::to_string(item)).append("]");
+    return s;
+  }
+};
+
+std::string itemWhere(int64_t index) { return "items[" + std::to_string(index) + "]"; }
+
 class Reader {
  public:
   Reader(const DecoderOptions& options, std::optional<Rejection>& rejection)
@@ -105,48 +121,48 @@ class Reader {
     return false;
   }
 
-  bool string(element value, std::string_view what, std::string& out, bool id) {
+  bool string(element value, const What& what, std::string& out, bool id) {
     std::string_view s;
     if (value.get_string().get(s) != simdjson::SUCCESS) {
-      return fail(InvalidReason::kWrongType, std::string(what) + " must be a string");
+      return fail(InvalidReason::kWrongType, what.str() + " must be a string");
     }
-    if (id && s.empty()) return fail(InvalidReason::kInvalidValue, std::string(what) + " must not be empty");
+    if (id && s.empty()) return fail(InvalidReason::kInvalidValue, what.str() + " must not be empty");
     if (s.size() > options_.max_id_length) {
       return fail(InvalidReason::kInvalidValue,
-                  std::string(what) + " is longer than " + std::to_string(options_.max_id_length) + " bytes");
+                  what.str() + " is longer than " + std::to_string(options_.max_id_length) + " bytes");
     }
     out.assign(s);
     return true;
   }
 
-  bool optString(element value, std::string_view what, std::optional<std::string>& out) {
+  bool optString(element value, const What& what, std::optional<std::string>& out) {
     out.emplace();
     return string(value, what, *out, false);
   }
 
-  bool number(element value, std::string_view what, double& out) {
+  bool number(element value, const What& what, double& out) {
     switch (value.type()) {
       case element_type::INT64: out = static_cast<double>(value.get_int64().value_unsafe()); break;
       case element_type::UINT64: out = static_cast<double>(value.get_uint64().value_unsafe()); break;
       case element_type::DOUBLE: out = value.get_double().value_unsafe(); break;
-      default: return fail(InvalidReason::kWrongType, std::string(what) + " must be a number");
+      default: return fail(InvalidReason::kWrongType, what.str() + " must be a number");
     }
-    if (!std::isfinite(out)) return fail(InvalidReason::kInvalidValue, std::string(what) + " must be finite");
+    if (!std::isfinite(out)) return fail(InvalidReason::kInvalidValue, what.str() + " must be finite");
     return true;
   }
 
-  bool nonNegative(element value, std::string_view what, double& out) {
+  bool nonNegative(element value, const What& what, double& out) {
     if (!number(value, what, out)) return false;
-    if (out < 0) return fail(InvalidReason::kInvalidValue, std::string(what) + " must not be negative");
+    if (out < 0) return fail(InvalidReason::kInvalidValue, what.str() + " must not be negative");
     return true;
   }
 
-  bool integer(element value, std::string_view what, int64_t& out) {
+  bool integer(element value, const What& what, int64_t& out) {
     if (value.type() != element_type::INT64) {
       if (value.type() == element_type::UINT64) {
-        return fail(InvalidReason::kInvalidValue, std::string(what) + " is out of range");
+        return fail(InvalidReason::kInvalidValue, what.str() + " is out of range");
       }
-      return fail(InvalidReason::kWrongType, std::string(what) + " must be an integer");
+      return fail(InvalidReason::kWrongType, what.str() + " must be an integer");
     }
     out = value.get_int64().value_unsafe();
     return true;
@@ -184,10 +200,10 @@ class Reader {
     }
     size_t index = 0;
     for (element entry : array) {
-      const std::string where = "items[" + std::to_string(index++) + "]";
+      const auto i = static_cast<int64_t>(index++);
       simdjson::dom::object object;
       if (entry.get_object().get(object) != simdjson::SUCCESS) {
-        return fail(InvalidReason::kWrongType, where + " must be an object");
+        return fail(InvalidReason::kWrongType, itemWhere(i) + " must be an object");
       }
       LineItem& item = out.emplace_back();
       bool has_sku = false, has_qty = false, has_price = false;
@@ -195,24 +211,24 @@ class Reader {
         if (field.is_null()) continue;
         if (key == "sku") {
           has_sku = true;
-          if (!string(field, "field 'sku' of " + where, item.sku, true)) return false;
+          if (!string(field, What{"sku", i}, item.sku, true)) return false;
         } else if (key == "qty") {
           has_qty = true;
-          if (!integer(field, "field 'qty' of " + where, item.qty)) return false;
+          if (!integer(field, What{"qty", i}, item.qty)) return false;
           if (item.qty <= 0) {
-            return fail(InvalidReason::kInvalidValue, "field 'qty' of " + where + " must be > 0");
+            return fail(InvalidReason::kInvalidValue, What{"qty", i}.str() + " must be > 0");
           }
         } else if (key == "price") {
           has_price = true;
-          if (!nonNegative(field, "field 'price' of " + where, item.price)) return false;
+          if (!nonNegative(field, What{"price", i}, item.price)) return false;
         } else if (key == "category") {
-          if (!string(field, "field 'category' of " + where, item.category, false)) return false;
+          if (!string(field, What{"category", i}, item.category, false)) return false;
         }
       }
-      if (!has_sku) return fail(InvalidReason::kMissingField, "required field 'sku' of " + where + " is missing");
-      if (!has_qty) return fail(InvalidReason::kMissingField, "required field 'qty' of " + where + " is missing");
+      if (!has_sku) return fail(InvalidReason::kMissingField, "required " + What{"sku", i}.str() + " is missing");
+      if (!has_qty) return fail(InvalidReason::kMissingField, "required " + What{"qty", i}.str() + " is missing");
       if (!has_price) {
-        return fail(InvalidReason::kMissingField, "required field 'price' of " + where + " is missing");
+        return fail(InvalidReason::kMissingField, "required " + What{"price", i}.str() + " is missing");
       }
       sum += static_cast<double>(item.qty) * item.price;
     }
@@ -226,15 +242,15 @@ class Reader {
     }
     out.emplace();
     for (element entry : array) {
-      if (!string(entry, "every entry of field 'tags'", out->emplace_back(), true)) return false;
+      if (!string(entry, What{"tags", -1, true}, out->emplace_back(), true)) return false;
     }
     return true;
   }
 
-  bool coordinate(element value, std::string_view what, double limit, std::optional<double>& out) {
+  bool coordinate(element value, const What& what, double limit, std::optional<double>& out) {
     double v;
     if (!number(value, what, v)) return false;
-    if (std::fabs(v) > limit) return fail(InvalidReason::kInvalidValue, std::string(what) + " is out of range");
+    if (std::fabs(v) > limit) return fail(InvalidReason::kInvalidValue, what.str() + " is out of range");
     out = v;
     return true;
   }
@@ -316,7 +332,7 @@ std::optional<Rejection> EventDecoder::decode(EventType type, std::string_view b
       continue;
     }
     if (!((schema.required | schema.known) & bit(*field))) continue;
-    const std::string what = quoted(*field);
+    const What what{fieldName(*field)};
     bool ok = true;
     switch (*field) {
       case kTs: ok = r.timestamp(value, out.ts_ms); break;

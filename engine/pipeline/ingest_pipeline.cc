@@ -49,6 +49,8 @@ IngestPipeline::IngestPipeline(PipelineOptions options, StateStore& store, DeadL
       dead_letters_(dead_letters),
       metrics_(metrics),
       decoder_(options_.decoder) {
+  // Sized up front: growing by rehash mid-batch showed in profiles.
+  cache_.reserve(std::min<size_t>(options_.cache_max_records, 1u << 20));
   for (const auto& binding : options_.topics) {
     auto slot = std::make_unique<TopicSlot>();
     slot->topic = binding.topic;
@@ -86,7 +88,11 @@ void IngestPipeline::onMessage(const SourceMessage& message) {
     slot->next_offsets.resize(message.partition + 1, -1);
   }
   slot->next_offsets[message.partition] = message.offset + 1;
-  receipt_times_.push_back(Clock::now());
+  // One clock read per chunk of messages: per message it showed in profiles.
+  if (receipt_chunks_.empty() || receipt_chunks_.back().count == kReceiptChunk) {
+    receipt_chunks_.push_back({Clock::now(), 0});
+  }
+  ++receipt_chunks_.back().count;
 
   if (auto rejected = decoder_.decode(slot->type, message.payload, event_)) {
     dead_letters_.send(message, invalidReasonName(rejected->reason), rejected->detail);
@@ -243,7 +249,7 @@ Status IngestPipeline::commit() {
   publishBatchMetrics(committed_at);
   pending_events_ = 0;
   pending_dead_letters_ = 0;
-  receipt_times_.clear();
+  receipt_chunks_.clear();
   if (cache_.size() > options_.cache_max_records) cache_.clear();  // all clean now: bounded memory
   return Status::ok();
 }
@@ -271,10 +277,10 @@ void IngestPipeline::publishBatchMetrics(std::chrono::steady_clock::time_point c
   const auto& bounds = latencyBuckets();
   std::vector<double> buckets(bounds.size() + 1, 0);
   double sum = 0;
-  for (auto received : receipt_times_) {
-    const double seconds = std::chrono::duration<double>(committed_at - received).count();
-    sum += seconds;
-    buckets[std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin()] += 1;
+  for (const ReceiptChunk& chunk : receipt_chunks_) {
+    const double seconds = std::chrono::duration<double>(committed_at - chunk.received).count();
+    sum += seconds * chunk.count;
+    buckets[std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin()] += chunk.count;
   }
   latency_->ObserveMultiple(buckets, sum);
 }

@@ -37,8 +37,8 @@ struct TopicBinding {
 
 struct PipelineOptions {
   std::vector<TopicBinding> topics;          // what each consumed topic carries
-  size_t batch_max_events = 5000;            // events per commit at most
-  std::chrono::milliseconds batch_max_wait{100};  // time per commit at most
+  size_t batch_max_events = 20000;           // events per commit at most
+  std::chrono::milliseconds batch_max_wait{200};  // time per commit at most
   size_t cache_max_records = 200000;         // records cached between commits; cleared past this
   std::chrono::milliseconds dead_letter_flush_timeout{30000};
   CustomerStateOptions customer;
@@ -99,7 +99,14 @@ class IngestPipeline final : public SourceHandler {
   std::string cache_key_;  // reused: table, partition, key
   std::vector<CachedRecord*> dirty_;
   StateWriteBatch batch_;
-  std::vector<std::chrono::steady_clock::time_point> receipt_times_;  // of the pending events
+  // When the pending events arrived, in chunks of up to kReceiptChunk events
+  // that share the time their first event arrived.
+  struct ReceiptChunk {
+    std::chrono::steady_clock::time_point received;
+    uint32_t count;
+  };
+  static constexpr uint32_t kReceiptChunk = 64;
+  std::vector<ReceiptChunk> receipt_chunks_;
   size_t pending_events_ = 0;
   size_t pending_dead_letters_ = 0;
   EventSource* current_source_ = nullptr;

@@ -15,11 +15,15 @@ class Encoder {
  public:
   explicit Encoder(std::string& out) : out_(out) {}
   void u64(uint64_t v) {
+    // Into a local buffer, appended once: a push_back per byte showed in profiles.
+    char bytes[10];
+    size_t n = 0;
     while (v >= 0x80) {
-      out_.push_back(static_cast<char>(v | 0x80));
+      bytes[n++] = static_cast<char>(v | 0x80);
       v >>= 7;
     }
-    out_.push_back(static_cast<char>(v));
+    bytes[n++] = static_cast<char>(v);
+    out_.append(bytes, n);
   }
   void i64(int64_t v) { u64((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
   void f64(double v) {

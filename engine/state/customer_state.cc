@@ -125,6 +125,7 @@ void applyEvent(const Event& e, const CustomerStateOptions& o, CustomerState& s)
 
 void encodeCustomerState(const CustomerState& s, std::string& out) {
   out.clear();
+  out.reserve(256 + 32 * s.recent_items.size());
   Encoder w(out);
   w.u64(kFormatVersion);
   w.str(s.name);

@@ -65,6 +65,7 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  if (std::getenv("STOREPULSE_TEST_KEEP_TMP")) return;  // to read the engines' logs after a failure
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }
