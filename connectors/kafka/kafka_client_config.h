@@ -5,7 +5,9 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <atomic>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 
@@ -27,5 +29,27 @@ class ClientEventLogger final : public RdKafka::EventCb {
  private:
   std::string client_;
 };
+
+// Counts delivery reports; remembers the first failure since the last take().
+class DeliveryTracker final : public RdKafka::DeliveryReportCb {
+ public:
+  void dr_cb(RdKafka::Message& message) override;
+  // The failures since the last call, as one error, and resets them.
+  Status take();
+  uint64_t delivered() const { return delivered_.load(); }
+
+ private:
+  std::atomic<uint64_t> delivered_{0};
+  std::mutex mutex_;
+  uint64_t failed_ = 0;
+  std::string first_error_;
+};
+
+// A producer from Storepulse's `defaults` overlaid with the user's settings,
+// logging through `logger` and reporting deliveries to `tracker` (both must
+// outlive it).
+Result<std::unique_ptr<RdKafka::Producer>> makeProducer(const ClientProperties& defaults,
+                                                        const ClientProperties& user, ClientEventLogger& logger,
+                                                        DeliveryTracker& tracker);
 
 }  // namespace storepulse::kafka

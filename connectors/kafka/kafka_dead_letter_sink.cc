@@ -5,30 +5,6 @@
 
 namespace storepulse::kafka {
 
-// Remembers the first failed delivery since the last flush.
-class KafkaDeadLetterSink::DeliveryReports final : public RdKafka::DeliveryReportCb {
- public:
-  void dr_cb(RdKafka::Message& message) override {
-    if (message.err() == RdKafka::ERR_NO_ERROR) return;
-    std::lock_guard lock(mutex_);
-    if (first_error_.empty()) first_error_ = message.errstr();
-    ++failed_;
-  }
-  // Returns the failures since the last call and resets them.
-  std::pair<size_t, std::string> take() {
-    std::lock_guard lock(mutex_);
-    auto out = std::make_pair(failed_, std::move(first_error_));
-    failed_ = 0;
-    first_error_.clear();
-    return out;
-  }
-
- private:
-  std::mutex mutex_;
-  size_t failed_ = 0;
-  std::string first_error_;
-};
-
 KafkaDeadLetterSink::KafkaDeadLetterSink(DeadLetterOptions options) : options_(std::move(options)) {}
 
 KafkaDeadLetterSink::~KafkaDeadLetterSink() {
@@ -45,17 +21,9 @@ Result<std::unique_ptr<KafkaDeadLetterSink>> KafkaDeadLetterSink::create(DeadLet
       // Dead letters carry messages up to the size limit plus headers.
       {"message.max.bytes", "4194304"},
   };
-  SP_ASSIGN_OR_RETURN(auto conf, makeClientConf({&defaults, &sink->options_.client}));
-  std::string error;
   sink->logger_ = std::make_unique<ClientEventLogger>("dead-letter-producer");
-  sink->reports_ = std::make_unique<DeliveryReports>();
-  if (conf->set("event_cb", static_cast<RdKafka::EventCb*>(sink->logger_.get()), error) != RdKafka::Conf::CONF_OK ||
-      conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(sink->reports_.get()), error) !=
-          RdKafka::Conf::CONF_OK) {
-    return Status(ErrorCode::kInternal, "cannot install Kafka callbacks: " + error);
-  }
-  sink->producer_.reset(RdKafka::Producer::create(conf.get(), error));
-  if (!sink->producer_) return Status(ErrorCode::kKafka, "cannot create dead-letter producer: " + error);
+  sink->reports_ = std::make_unique<DeliveryTracker>();
+  SP_ASSIGN_OR_RETURN(sink->producer_, makeProducer(defaults, sink->options_.client, *sink->logger_, *sink->reports_));
   return sink;
 }
 
@@ -94,7 +62,7 @@ void KafkaDeadLetterSink::send(const SourceMessage& message, std::string_view re
 
 Status KafkaDeadLetterSink::flush(std::chrono::milliseconds timeout) {
   const RdKafka::ErrorCode err = producer_->flush(static_cast<int>(timeout.count()));
-  auto [failed, first_error] = reports_->take();
+  Status delivered = reports_->take();
   if (!failed_to_queue_.empty()) {
     std::string why = std::move(failed_to_queue_);
     failed_to_queue_.clear();
@@ -104,9 +72,7 @@ Status KafkaDeadLetterSink::flush(std::chrono::milliseconds timeout) {
     return Status(ErrorCode::kKafka, "dead letters not delivered within " + std::to_string(timeout.count()) +
                                          " ms: " + RdKafka::err2str(err));
   }
-  if (failed > 0) {
-    return Status(ErrorCode::kKafka, std::to_string(failed) + " dead letter(s) failed: " + first_error);
-  }
+  if (!delivered.isOk()) return Status(ErrorCode::kKafka, "dead letters: " + delivered.message());
   return Status::ok();
 }
 

@@ -35,12 +35,11 @@ class KafkaDeadLetterSink final : public DeadLetterSink {
   Status flush(std::chrono::milliseconds timeout) override;
 
  private:
-  class DeliveryReports;
   explicit KafkaDeadLetterSink(DeadLetterOptions options);
 
   DeadLetterOptions options_;
   std::unique_ptr<ClientEventLogger> logger_;
-  std::unique_ptr<DeliveryReports> reports_;
+  std::unique_ptr<DeliveryTracker> reports_;
   std::unique_ptr<RdKafka::Producer> producer_;
   std::string failed_to_queue_;  // pipeline thread only
 };

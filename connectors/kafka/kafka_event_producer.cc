@@ -1,34 +1,7 @@
 #include "connectors/kafka/kafka_event_producer.h"
 
-#include <mutex>
 
 namespace storepulse::kafka {
-
-class KafkaEventProducer::Reports final : public RdKafka::DeliveryReportCb {
- public:
-  void dr_cb(RdKafka::Message& message) override {
-    if (message.err() == RdKafka::ERR_NO_ERROR) {
-      delivered_.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    std::lock_guard lock(mutex_);
-    if (failed_++ == 0) first_error_ = message.errstr();
-  }
-  Status take() {
-    std::lock_guard lock(mutex_);
-    if (failed_ == 0) return Status::ok();
-    Status s(ErrorCode::kKafka, std::to_string(failed_) + " message(s) not delivered: " + first_error_);
-    failed_ = 0;
-    return s;
-  }
-  uint64_t delivered() const { return delivered_.load(); }
-
- private:
-  std::atomic<uint64_t> delivered_{0};
-  std::mutex mutex_;
-  uint64_t failed_ = 0;
-  std::string first_error_;
-};
 
 Result<std::unique_ptr<KafkaEventProducer>> KafkaEventProducer::create(ProducerOptions options) {
   auto producer = std::unique_ptr<KafkaEventProducer>(new KafkaEventProducer());
@@ -42,17 +15,10 @@ Result<std::unique_ptr<KafkaEventProducer>> KafkaEventProducer::create(ProducerO
       {"compression.type", "lz4"},
       {"queue.buffering.max.messages", "500000"},
   };
-  SP_ASSIGN_OR_RETURN(auto conf, makeClientConf({&defaults, &options.client}));
-  std::string error;
   producer->logger_ = std::make_unique<ClientEventLogger>(options.client_id);
-  producer->reports_ = std::make_unique<Reports>();
-  if (conf->set("event_cb", static_cast<RdKafka::EventCb*>(producer->logger_.get()), error) != RdKafka::Conf::CONF_OK ||
-      conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(producer->reports_.get()), error) !=
-          RdKafka::Conf::CONF_OK) {
-    return Status(ErrorCode::kInternal, "cannot install Kafka callbacks: " + error);
-  }
-  producer->producer_.reset(RdKafka::Producer::create(conf.get(), error));
-  if (!producer->producer_) return Status(ErrorCode::kKafka, "cannot create producer: " + error);
+  producer->reports_ = std::make_unique<DeliveryTracker>();
+  SP_ASSIGN_OR_RETURN(producer->producer_,
+                      makeProducer(defaults, options.client, *producer->logger_, *producer->reports_));
   return producer;
 }
 

@@ -35,11 +35,10 @@ class KafkaEventProducer {
   uint64_t delivered() const;
 
  private:
-  class Reports;
   KafkaEventProducer() = default;
 
   std::unique_ptr<ClientEventLogger> logger_;
-  std::unique_ptr<Reports> reports_;
+  std::unique_ptr<DeliveryTracker> reports_;
   std::unique_ptr<RdKafka::Producer> producer_;
 };
 

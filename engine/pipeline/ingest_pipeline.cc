@@ -16,6 +16,13 @@ bool isCustomerKeyed(EventType type) {
   return type != EventType::kInventory && type != EventType::kStore;
 }
 
+// A stored record, or a fresh one when the store has none.
+template <typename T>
+Result<T> decodeOrNew(const std::optional<std::string>& stored, Result<T> (*decode)(std::string_view)) {
+  if (!stored) return T{};
+  return decode(*stored);
+}
+
 // Logging every rejected message would let one bad producer flood the log;
 // the metric and the dead-letter topic have them all.
 constexpr int kRejectionsLoggedPerBatch = 5;
@@ -136,27 +143,18 @@ Result<IngestPipeline::CachedRecord*> IngestPipeline::cached(StateTable table, i
   record->key.assign(key);
   SP_ASSIGN_OR_RETURN(auto stored, store_.get(table, partition, key));
   switch (table) {
-    case StateTable::kCustomer:
-      if (stored) {
-        SP_ASSIGN_OR_RETURN(record->value, decodeCustomerState(*stored));
-      } else {
-        record->value = CustomerState{};
-      }
+    case StateTable::kCustomer: {
+      SP_ASSIGN_OR_RETURN(record->value, decodeOrNew(stored, decodeCustomerState));
       break;
-    case StateTable::kInventory:
-      if (stored) {
-        SP_ASSIGN_OR_RETURN(record->value, decodeInventoryRecord(*stored));
-      } else {
-        record->value = InventoryRecord{};
-      }
+    }
+    case StateTable::kInventory: {
+      SP_ASSIGN_OR_RETURN(record->value, decodeOrNew(stored, decodeInventoryRecord));
       break;
-    case StateTable::kStore:
-      if (stored) {
-        SP_ASSIGN_OR_RETURN(record->value, decodeStoreRecord(*stored));
-      } else {
-        record->value = StoreRecord{};
-      }
+    }
+    case StateTable::kStore: {
+      SP_ASSIGN_OR_RETURN(record->value, decodeOrNew(stored, decodeStoreRecord));
       break;
+    }
   }
   CachedRecord* raw = record.get();
   cache_.emplace(cache_key_, std::move(record));

@@ -16,20 +16,13 @@
 namespace storepulse::testing {
 namespace {
 
-size_t countLines(const std::string& path) {
-  std::ifstream in(path);
-  size_t n = 0;
-  for (std::string line; std::getline(in, line);) n += !line.empty();
-  return n;
-}
-
 TEST(CrashRecovery, StateAfterKillNineAndRestartsEqualsAnUninterruptedRun) {
   SP_REQUIRE_KAFKA();
   const std::string bootstrap = kafkaBootstrap();
   TempDir dir;
   const TestTopics topics = createTestTopics(bootstrap, "crash");
   const std::string events = importOnlineRetail(dir.path());
-  const double event_count = static_cast<double>(countLines(events));
+  const double event_count = static_cast<double>(countEventLines(events));
   produceEvents(bootstrap, topics, events);
 
   // Small batches make many commits, so the kills land between and inside them.

@@ -16,20 +16,13 @@
 namespace storepulse::testing {
 namespace {
 
-size_t countLines(const std::string& path) {
-  std::ifstream in(path);
-  size_t n = 0;
-  for (std::string line; std::getline(in, line);) n += !line.empty();
-  return n;
-}
-
 TEST(OnlineRetailReplay, CustomerStateMatchesValuesComputedFromTheCsv) {
   SP_REQUIRE_KAFKA();
   const std::string bootstrap = kafkaBootstrap();
   TempDir dir;
   const TestTopics topics = createTestTopics(bootstrap, "replay");
   const std::string events = importOnlineRetail(dir.path());
-  const size_t event_count = countLines(events);
+  const size_t event_count = countEventLines(events);
   ASSERT_GT(event_count, 3000u);
   produceEvents(bootstrap, topics, events);
 

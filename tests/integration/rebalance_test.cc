@@ -16,13 +16,6 @@
 namespace storepulse::testing {
 namespace {
 
-size_t countLines(const std::string& path) {
-  std::ifstream in(path);
-  size_t n = 0;
-  for (std::string line; std::getline(in, line);) n += !line.empty();
-  return n;
-}
-
 double consumed(EngineProcess& e) { return sumMetric(e.metrics(), "storepulse_events_consumed_total"); }
 double assigned(EngineProcess& e, const std::string& topic) {
   return sumMetric(e.metrics(), "storepulse_assigned_partitions", {{"topic", topic}});
@@ -47,7 +40,7 @@ TEST(Rebalance, TwoInstancesSplitPartitionsFoldNoEventTwiceAndHandOverOnLeave) {
   TempDir dir;
   const TestTopics topics = createTestTopics(bootstrap, "rebalance");
   const std::string events = importOnlineRetail(dir.path());
-  const double event_count = static_cast<double>(countLines(events));
+  const double event_count = static_cast<double>(countEventLines(events));
   const std::string group = uniqueName("rebalance");
 
   EngineSettings a_settings{group, dir.path() + "/a", freePort(), 50};

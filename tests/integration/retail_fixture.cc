@@ -71,6 +71,14 @@ std::string runCli(const std::vector<std::string>& args) {
   return output;
 }
 
+size_t countEventLines(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) n += !line.empty();
+  return n;
+}
+
 std::string onlineRetailCsvPath() { return std::string(SP_DATA_DIR) + "/online_retail_2010-12_2011-01.csv.gz"; }
 
 std::string importOnlineRetail(const std::string& dir) {

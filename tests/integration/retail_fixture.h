@@ -37,6 +37,9 @@ std::string writeEngineConfig(const std::string& dir, const std::string& bootstr
 // Runs `storepulse ARGS...`; throws with the output if it exits non-zero.
 std::string runCli(const std::vector<std::string>& args);
 
+// Non-empty lines of a JSON-lines file: the events it holds.
+size_t countEventLines(const std::string& path);
+
 // The Online Retail sample as Storepulse events (JSON lines), via the CLI.
 std::string importOnlineRetail(const std::string& dir);
 // Produces a JSON-lines file into the test topics, via the CLI.
