@@ -70,7 +70,45 @@ Result<std::unique_ptr<KafkaEventSource>> KafkaEventSource::create(KafkaSourceOp
   return source;
 }
 
+Status KafkaEventSource::checkCoPartitioned() {
+  RdKafka::Metadata* raw = nullptr;
+  const RdKafka::ErrorCode err = consumer_->metadata(true, nullptr, &raw, 10000);
+  std::unique_ptr<RdKafka::Metadata> metadata(raw);
+  if (err != RdKafka::ERR_NO_ERROR) {
+    return Status(ErrorCode::kKafka, "cannot read topic metadata: " + RdKafka::err2str(err));
+  }
+  std::string first_topic;
+  size_t first_count = 0;
+  for (const auto* tm : *metadata->topics()) {
+    if (std::find(options_.topics.begin(), options_.topics.end(), tm->topic()) == options_.topics.end() ||
+        tm->err() != RdKafka::ERR_NO_ERROR) {
+      continue;
+    }
+    const size_t count = tm->partitions()->size();
+    if (first_topic.empty()) {
+      first_topic = tm->topic();
+      first_count = count;
+    } else if (count != first_count) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "topics " + first_topic + " (" + std::to_string(first_count) + " partitions) and " + tm->topic() +
+                        " (" + std::to_string(count) +
+                        " partitions) must have the same partition count: a customer's events must land in the "
+                        "same partition of every customer-keyed topic");
+    }
+  }
+  return Status::ok();
+}
+
 void KafkaEventSource::assign(SourceHandler& handler, std::vector<RdKafka::TopicPartition*>& partitions) {
+  if (options_.mode == KafkaSourceOptions::Mode::kGroup) {
+    // As Kafka Streams does: refuse to fold a customer's events into two
+    // partitions' state rather than answer with half of it.
+    if (Status s = checkCoPartitioned(); !s.isOk()) {
+      rebalance_error_ = s;
+      consumer_->unassign();
+      return;
+    }
+  }
   std::vector<TopicPartition> tps;
   for (auto* p : partitions) tps.push_back({p->topic(), p->partition()});
   auto starts = handler.onAssigned(tps);

@@ -49,6 +49,7 @@ class KafkaEventSource final : public EventSource {
   class Rebalancer;
   explicit KafkaEventSource(KafkaSourceOptions options);
   Status assignGlobal(SourceHandler& handler);
+  Status checkCoPartitioned();
   void assign(SourceHandler& handler, std::vector<RdKafka::TopicPartition*>& partitions);
   void revoke(SourceHandler& handler, std::vector<RdKafka::TopicPartition*>& partitions);
 

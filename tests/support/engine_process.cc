@@ -187,6 +187,11 @@ void EngineProcess::kill9() {
 int EngineProcess::terminate(std::chrono::milliseconds timeout) {
   if (pid_ <= 0) throw std::runtime_error("storepulse is not running");
   ::kill(pid_, SIGTERM);
+  return waitExit(timeout);
+}
+
+int EngineProcess::waitExit(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) throw std::runtime_error("storepulse is not running");
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;
@@ -196,7 +201,7 @@ int EngineProcess::terminate(std::chrono::milliseconds timeout) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  throw std::runtime_error("storepulse did not stop within the timeout after SIGTERM:\n" + logTail());
+  throw std::runtime_error("storepulse did not exit within the timeout:\n" + logTail());
 }
 
 }  // namespace storepulse::testing

@@ -61,6 +61,8 @@ class EngineProcess {
   void kill9();
   // SIGTERM, then waits; returns the exit code (throws if it does not exit).
   int terminate(std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  // Waits for the process to exit on its own; returns its exit code.
+  int waitExit(std::chrono::milliseconds timeout = std::chrono::seconds(60));
   bool running();
   uint16_t port() const { return port_; }
   std::string logTail() const;
