@@ -15,6 +15,11 @@ class KafkaEventSource::Rebalancer final : public RdKafka::RebalanceCb {
   void rebalance_cb(RdKafka::KafkaConsumer*, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
     SourceHandler* handler = source_.handler_;
+    if (handler == nullptr) {
+      // Closing without a handler (see the destructor): nothing to commit.
+      source_.consumer_->unassign();
+      return;
+    }
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
       source_.assign(*handler, partitions);
     } else {
@@ -29,6 +34,10 @@ class KafkaEventSource::Rebalancer final : public RdKafka::RebalanceCb {
 KafkaEventSource::KafkaEventSource(KafkaSourceOptions options) : options_(std::move(options)) {}
 
 KafkaEventSource::~KafkaEventSource() {
+  // Reached without close() only after a pipeline failed: its handler may be
+  // gone, and nothing it holds may be committed now, so leave the group
+  // without calling it. The next owner resumes from the last commit.
+  handler_ = nullptr;
   if (consumer_ && !closed_) consumer_->close();
 }
 
