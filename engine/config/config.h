@@ -13,6 +13,7 @@
 
 #include "engine/core/status.h"
 #include "engine/event/event.h"
+#include "engine/pipeline/ingest_pipeline.h"
 
 namespace storepulse {
 
@@ -31,11 +32,12 @@ struct KafkaConfig {
 };
 
 struct IngestConfig {
-  size_t max_message_bytes = 64 * 1024;
-  size_t batch_max_events = 20000;
-  std::chrono::milliseconds batch_max_wait{200};
-  size_t cache_max_records = 200000;
-  size_t recent_items = 20;
+  // Defaults are those of the structs these keys configure.
+  size_t max_message_bytes = DecoderOptions{}.max_message_bytes;
+  size_t batch_max_events = PipelineOptions{}.batch_max_events;
+  std::chrono::milliseconds batch_max_wait = PipelineOptions{}.batch_max_wait;
+  size_t cache_max_records = PipelineOptions{}.cache_max_records;
+  size_t recent_items = CustomerStateOptions{}.max_recent_items;
 };
 
 struct StateConfig {

@@ -18,12 +18,8 @@ TEST(CoPartitioning, EngineStopsWithAClearErrorWhenCustomerTopicsDifferInPartiti
   topics.clicks = topics.prefix + ".clicks-2";
   createTopics(bootstrap, {topics.clicks}, 2);
 
-  EngineSettings settings;
-  settings.group_id = uniqueName("copart");
-  settings.state_path = dir.path() + "/state";
-  settings.http_port = freePort();
-  auto engine = EngineProcess::start(writeEngineConfig(dir.path(), bootstrap, topics, settings), settings.http_port,
-                                     dir.path() + "/engine.log");
+  const EngineSettings settings = engineSettings(dir.path(), "copart");
+  auto engine = startEngine(bootstrap, topics, settings);
   EXPECT_EQ(engine->waitExit(), 1);
   const std::string log = engine->logTail();
   EXPECT_NE(log.find("must have the same partition count"), std::string::npos) << log;

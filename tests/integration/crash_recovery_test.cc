@@ -27,19 +27,15 @@ TEST(CrashRecovery, StateAfterKillNineAndRestartsEqualsAnUninterruptedRun) {
 
   // Small batches make many commits, so the kills land between and inside them.
   auto settingsFor = [&](const std::string& name) {
-    EngineSettings s;
-    s.group_id = uniqueName(name);
-    s.state_path = dir.path() + "/" + name;
+    EngineSettings s = engineSettings(dir.path(), name);
     s.batch_max_events = 10;
     return s;
   };
 
   // The reference: one uninterrupted run.
-  EngineSettings reference = settingsFor("reference");
-  reference.http_port = freePort();
+  const EngineSettings reference = settingsFor("reference");
   {
-    auto engine = EngineProcess::start(writeEngineConfig(dir.path(), bootstrap, topics, reference),
-                                       reference.http_port, dir.path() + "/reference.log");
+    auto engine = startEngine(bootstrap, topics, reference);
     engine->waitReady();
     engine->waitConsumed(event_count);
     ASSERT_EQ(engine->terminate(), 0) << engine->logTail();
@@ -51,8 +47,7 @@ TEST(CrashRecovery, StateAfterKillNineAndRestartsEqualsAnUninterruptedRun) {
   double folded_by_killed_runs = 0;  // over-counts what was committed: a kill loses the open batch
   for (int attempt = 0; attempt < 5; ++attempt) {
     crashing.http_port = freePort();
-    auto engine = EngineProcess::start(writeEngineConfig(dir.path(), bootstrap, topics, crashing),
-                                       crashing.http_port, dir.path() + "/crashing.log");
+    auto engine = startEngine(bootstrap, topics, crashing);
     engine->waitReady();
     // Kill once this run has folded a random share of what is left, so that
     // every kill lands mid-replay. A run that folds nothing for a minute is
@@ -75,8 +70,7 @@ TEST(CrashRecovery, StateAfterKillNineAndRestartsEqualsAnUninterruptedRun) {
 
 
   crashing.http_port = freePort();
-  auto engine = EngineProcess::start(writeEngineConfig(dir.path(), bootstrap, topics, crashing), crashing.http_port,
-                                     dir.path() + "/crashing.log");
+  auto engine = startEngine(bootstrap, topics, crashing);
   engine->waitReady();
   // The final run consumes only what the crashed runs had not committed; it
   // is done when every partition of the two topics with data reports zero

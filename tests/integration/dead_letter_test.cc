@@ -99,12 +99,8 @@ TEST(DeadLetters, EveryKindOfBadMessageIsDeadLetteredWithItsReasonAndGoodOnesAre
     produceMessages(bootstrap, topics.purchases, {{customer, purchase(2)}});
   }
 
-  EngineSettings settings;
-  settings.group_id = uniqueName("dlq");
-  settings.state_path = dir.path() + "/state";
-  settings.http_port = freePort();
-  auto engine = EngineProcess::start(writeEngineConfig(dir.path(), bootstrap, topics, settings), settings.http_port,
-                                     dir.path() + "/engine.log");
+  const EngineSettings settings = engineSettings(dir.path(), "dlq");
+  auto engine = startEngine(bootstrap, topics, settings);
   engine->waitReady();
   engine->waitConsumed(static_cast<double>(bad.size() * 3));
 

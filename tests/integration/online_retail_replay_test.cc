@@ -26,12 +26,8 @@ TEST(OnlineRetailReplay, CustomerStateMatchesValuesComputedFromTheCsv) {
   ASSERT_GT(event_count, 3000u);
   produceEvents(bootstrap, topics, events);
 
-  EngineSettings settings;
-  settings.group_id = uniqueName("replay");
-  settings.state_path = dir.path() + "/state";
-  settings.http_port = freePort();
-  auto engine = EngineProcess::start(writeEngineConfig(dir.path(), bootstrap, topics, settings), settings.http_port,
-                                     dir.path() + "/engine.log");
+  const EngineSettings settings = engineSettings(dir.path(), "replay");
+  auto engine = startEngine(bootstrap, topics, settings);
   engine->waitReady();
   engine->waitConsumed(static_cast<double>(event_count));
 

@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -43,15 +42,12 @@ TEST(Rebalance, TwoInstancesSplitPartitionsFoldNoEventTwiceAndHandOverOnLeave) {
   const double event_count = static_cast<double>(countEventLines(events));
   const std::string group = uniqueName("rebalance");
 
-  EngineSettings a_settings{group, dir.path() + "/a", freePort(), 50};
-  EngineSettings b_settings{group, dir.path() + "/b", freePort(), 50};
-  auto a = EngineProcess::start(writeEngineConfig(dir.path() + "", bootstrap, topics, a_settings),
-                                a_settings.http_port, dir.path() + "/a.log");
-  // The second config file needs its own name: the group is the same.
-  const std::string b_dir = dir.path() + "/b-config";
-  std::filesystem::create_directories(b_dir);
-  auto b = EngineProcess::start(writeEngineConfig(b_dir, bootstrap, topics, b_settings), b_settings.http_port,
-                                dir.path() + "/b.log");
+  EngineSettings a_settings = engineSettings(dir.path(), "a");
+  EngineSettings b_settings = engineSettings(dir.path(), "b");
+  b_settings.group_id = a_settings.group_id = group;
+  a_settings.batch_max_events = b_settings.batch_max_events = 50;
+  auto a = startEngine(bootstrap, topics, a_settings);
+  auto b = startEngine(bootstrap, topics, b_settings);
   a->waitReady();
   b->waitReady();
   // Both members in the group, each with half of every topic's partitions.

@@ -28,9 +28,18 @@ TestTopics createTestTopics(const std::string& bootstrap, const std::string& nam
   return t;
 }
 
-std::string writeEngineConfig(const std::string& dir, const std::string& bootstrap, const TestTopics& topics,
-                              const EngineSettings& settings) {
-  const std::string path = dir + "/storepulse-" + settings.group_id + ".yaml";
+EngineSettings engineSettings(const std::string& dir, const std::string& name) {
+  EngineSettings s;
+  s.group_id = uniqueName(name);
+  s.state_path = dir + "/" + name;
+  s.http_port = freePort();
+  return s;
+}
+
+namespace {
+
+std::string writeEngineConfig(const std::string& bootstrap, const TestTopics& topics, const EngineSettings& settings) {
+  const std::string path = settings.state_path + ".yaml";
   std::ofstream out(path);
   out << "kafka:\n"
       << "  bootstrap_servers: \"" << bootstrap << "\"\n"
@@ -55,6 +64,14 @@ std::string writeEngineConfig(const std::string& dir, const std::string& bootstr
       << "  port: " << settings.http_port << "\n";
   if (!out) throw std::runtime_error("cannot write " + path);
   return path;
+}
+
+}  // namespace
+
+std::unique_ptr<EngineProcess> startEngine(const std::string& bootstrap, const TestTopics& topics,
+                                           const EngineSettings& settings) {
+  return EngineProcess::start(writeEngineConfig(bootstrap, topics, settings), settings.http_port,
+                              settings.state_path + ".log");
 }
 
 std::string runCli(const std::vector<std::string>& args) {

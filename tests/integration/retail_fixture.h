@@ -5,6 +5,7 @@
 // state read back from a stopped engine's RocksDB.
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -30,9 +31,13 @@ struct EngineSettings {
   size_t batch_max_events = 5000;
 };
 
-// Writes a config file for `storepulse run` and returns its path.
-std::string writeEngineConfig(const std::string& dir, const std::string& bootstrap, const TestTopics& topics,
-                              const EngineSettings& settings);
+// Settings for one engine: a fresh group, state in dir/name, a free port.
+EngineSettings engineSettings(const std::string& dir, const std::string& name);
+
+// Writes the config (STATE_PATH.yaml) and starts `storepulse run` on it; its
+// log goes to STATE_PATH.log.
+std::unique_ptr<EngineProcess> startEngine(const std::string& bootstrap, const TestTopics& topics,
+                                           const EngineSettings& settings);
 
 // Runs `storepulse ARGS...`; throws with the output if it exits non-zero.
 std::string runCli(const std::vector<std::string>& args);
