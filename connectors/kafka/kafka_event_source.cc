@@ -58,6 +58,13 @@ Result<std::unique_ptr<KafkaEventSource>> KafkaEventSource::create(KafkaSourceOp
       {"partition.assignment.strategy", "range"},
       {"session.timeout.ms", "10000"},
       {"max.poll.interval.ms", "300000"},
+      // librdkafka 2.0 stops fetching a partition for a whole second once
+      // the consumer queue holds queued.min.messages (counted over all
+      // partitions, default 100000), which starves a consumer that folds
+      // 100k events in less than that (librdkafka#2879; 2.2 made the
+      // back-off configurable). The byte bound, queued.max.messages.kbytes,
+      // is left to bound memory.
+      {"queued.min.messages", "10000000"},
   };
   SP_ASSIGN_OR_RETURN(auto conf, makeClientConf({&defaults, &o.client}));
   std::string error;

@@ -133,7 +133,8 @@ const std::vector<KeySpec>& keySpecs() {
                                   "Messages larger than this (bytes) are dead-lettered unread.",
                                   [](Config& c) -> size_t& { return c.ingest.max_message_bytes; }, 64, 16u << 20));
     k.push_back(numberKey<size_t>("ingest.batch_max_events",
-                                  "Events folded into state per atomic commit, at most.",
+                                  "Events folded into state per atomic commit, at most. batch_max_wait_ms\n"
+                                  "usually ends a batch first; this bounds it under a burst.",
                                   [](Config& c) -> size_t& { return c.ingest.batch_max_events; }, 1, 1000000));
     k.push_back(millisKey("ingest.batch_max_wait_ms",
                           "Milliseconds a batch collects events before it is committed, at most.",

@@ -55,7 +55,8 @@ IngestPipeline::IngestPipeline(PipelineOptions options, StateStore& store, DeadL
       store_(store),
       dead_letters_(dead_letters),
       metrics_(metrics),
-      decoder_(options_.decoder) {
+      decoder_(options_.decoder),
+      writer_(store) {
   // Sized up front: growing by rehash mid-batch showed in profiles.
   cache_.reserve(std::min<size_t>(options_.cache_max_records, 1u << 20));
   for (const auto& binding : options_.topics) {
@@ -100,6 +101,7 @@ void IngestPipeline::onMessage(const SourceMessage& message) {
     receipt_chunks_.push_back({Clock::now(), 0});
   }
   ++receipt_chunks_.back().count;
+  total_uncommitted_.fetch_add(1, std::memory_order_relaxed);
 
   if (auto rejected = decoder_.decode(slot->type, message.payload, event_)) {
     dead_letters_.send(message, invalidReasonName(rejected->reason), rejected->detail);
@@ -130,12 +132,7 @@ void IngestPipeline::onMessage(const SourceMessage& message) {
 
 Result<IngestPipeline::CachedRecord*> IngestPipeline::cached(StateTable table, int32_t partition,
                                                              std::string_view key) {
-  cache_key_.clear();
-  cache_key_.push_back(static_cast<char>(table));
-  appendBigEndian32(cache_key_, static_cast<uint32_t>(partition));
-  cache_key_.append(key);
-  auto it = cache_.find(cache_key_);
-  if (it != cache_.end()) return it->second.get();
+  if (CachedRecord* hit = cache_.find(table, partition, key)) return hit;
 
   auto record = std::make_unique<CachedRecord>();
   record->table = table;
@@ -156,9 +153,7 @@ Result<IngestPipeline::CachedRecord*> IngestPipeline::cached(StateTable table, i
       break;
     }
   }
-  CachedRecord* raw = record.get();
-  cache_.emplace(cache_key_, std::move(record));
-  return raw;
+  return cache_.insert(std::move(record));
 }
 
 Status IngestPipeline::applyToState(const Event& event, int32_t partition) {
@@ -188,9 +183,10 @@ Status IngestPipeline::applyToState(const Event& event, int32_t partition) {
   return Status::ok();
 }
 
-Status IngestPipeline::commit() {
+Status IngestPipeline::commit(Wait wait) {
+  SP_RETURN_IF_ERROR(finishWrite());
   // The writes themselves are rebuilt below; clearing only the offsets keeps
-  // the StateWrite strings of the last commit, so encoding reuses their
+  // the StateWrite strings of an earlier commit, so encoding reuses their
   // capacity instead of allocating and regrowing every record every commit.
   batch_.next_offsets.clear();
   for (auto& slot : slots_) {
@@ -214,7 +210,7 @@ Status IngestPipeline::commit() {
   }
   batch_.writes.resize(dirty_.size());  // one write per dirty record, in dirty_ order
   for (size_t i = 0; i < dirty_.size(); ++i) {
-    const CachedRecord* record = dirty_[i];
+    CachedRecord* record = dirty_[i];
     StateWrite& w = batch_.writes[i];
     w.table = record->table;
     w.partition = record->partition;
@@ -231,33 +227,50 @@ Status IngestPipeline::commit() {
           }
         },
         record->value);
+    // Clean from here on: the bytes are in the batch, and a failed write
+    // stops the pipeline for good (write_failure_), so nothing re-commits.
+    record->dirty = false;
   }
-  if (Status s = store_.write(batch_); !s.isOk()) {
-    if (metrics_) metrics_->commits.Add({{"outcome", "error"}}).Increment();
-    return s;
-  }
-
-  const auto committed_at = Clock::now();
-  for (CachedRecord* record : dirty_) record->dirty = false;
   dirty_.clear();
   for (auto& slot : slots_) std::fill(slot->next_offsets.begin(), slot->next_offsets.end(), -1);
-  if (current_source_ != nullptr) current_source_->acknowledge(batch_.next_offsets);
-  total_events_ += pending_events_;
-  total_commits_ += 1;
-  publishBatchMetrics(committed_at);
-  pending_events_ = 0;
-  pending_dead_letters_ = 0;
+  publishFoldMetrics();
+  in_flight_.events = std::exchange(pending_events_, 0);
+  in_flight_.dead_letters = std::exchange(pending_dead_letters_, 0);
+  std::swap(in_flight_.receipt_chunks, receipt_chunks_);
   receipt_chunks_.clear();
-  if (cache_.size() > options_.cache_max_records) cache_.clear();  // all clean now: bounded memory
+  SP_RETURN_IF_ERROR(writer_.submit(batch_));
+
+  // Dropping cached records is safe only once the store holds what they
+  // said: a later miss reads the store.
+  const bool evict = cache_.size() > options_.cache_max_records;
+  if (wait == Wait::kYes || evict) SP_RETURN_IF_ERROR(finishWrite());
+  if (evict) cache_.clear();  // all clean and stored now: bounded memory
   return Status::ok();
 }
 
-void IngestPipeline::publishBatchMetrics(std::chrono::steady_clock::time_point committed_at) {
-  uint64_t invalid = 0;
+Status IngestPipeline::finishWrite() {
+  SP_RETURN_IF_ERROR(write_failure_);
+  if (!writer_.inFlight()) return Status::ok();
+  if (Status s = writer_.wait(); !s.isOk()) {
+    if (metrics_) metrics_->commits.Add({{"outcome", "error"}}).Increment();
+    write_failure_ = s;
+    return s;
+  }
+  const auto committed_at = Clock::now();
+  if (current_source_ != nullptr) current_source_->acknowledge(writer_.written().next_offsets);
+  total_events_ += in_flight_.events;
+  total_invalid_ += in_flight_.dead_letters;
+  total_commits_ += 1;
+  total_uncommitted_ -= in_flight_.events + in_flight_.dead_letters;
+  publishCommitMetrics(committed_at);
+  return Status::ok();
+}
+
+// Per-topic counts, as soon as the batch is handed to the writer.
+void IngestPipeline::publishFoldMetrics() {
   const int64_t now_ms = wallClockMillis();
   for (auto& slot : slots_) {
     for (size_t r = 0; r < kInvalidReasonCount; ++r) {
-      invalid += slot->invalid[r];
       if (metrics_ && slot->invalid[r] > 0) slot->invalid_metric[r]->Increment(static_cast<double>(slot->invalid[r]));
       slot->invalid[r] = 0;
     }
@@ -268,14 +281,17 @@ void IngestPipeline::publishBatchMetrics(std::chrono::steady_clock::time_point c
     slot->consumed = 0;
     slot->max_event_ts = 0;
   }
-  total_invalid_ += invalid;
+}
+
+// Commit outcome and processing latency (arrival to stored), once written.
+void IngestPipeline::publishCommitMetrics(std::chrono::steady_clock::time_point committed_at) {
   if (!metrics_) return;
   metrics_->commits.Add({{"outcome", "ok"}}).Increment();
   if (latency_ == nullptr) latency_ = &metrics_->processing_latency.Add({}, latencyBuckets());
   const auto& bounds = latencyBuckets();
   std::vector<double> buckets(bounds.size() + 1, 0);
   double sum = 0;
-  for (const ReceiptChunk& chunk : receipt_chunks_) {
+  for (const ReceiptChunk& chunk : in_flight_.receipt_chunks) {
     const double seconds = std::chrono::duration<double>(committed_at - chunk.received).count();
     sum += seconds * chunk.count;
     buckets[std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin()] += chunk.count;
@@ -298,10 +314,12 @@ Status IngestPipeline::runOnce(EventSource& source) {
   current_source_ = &source;
   SP_RETURN_IF_ERROR(source.poll(*this, options_.batch_max_wait, options_.batch_max_events));
   SP_RETURN_IF_ERROR(deferred_error_);
-  SP_RETURN_IF_ERROR(commit());
+  SP_RETURN_IF_ERROR(commit(Wait::kNo));
   publishLag(source);
   return Status::ok();
 }
+
+Status IngestPipeline::flush() { return commit(Wait::kYes); }
 
 Status IngestPipeline::run(EventSource& source, const std::atomic<bool>& stop) {
   while (!stop.load(std::memory_order_relaxed)) {
@@ -309,13 +327,14 @@ Status IngestPipeline::run(EventSource& source, const std::atomic<bool>& stop) {
   }
   // Graceful stop: the last batch is committed, then leaving the group
   // revokes every partition (committing again, which finds nothing).
-  SP_RETURN_IF_ERROR(commit());
+  SP_RETURN_IF_ERROR(flush());
   SP_RETURN_IF_ERROR(source.close(*this));
   current_source_ = nullptr;
   return deferred_error_;
 }
 
 Result<std::vector<std::optional<int64_t>>> IngestPipeline::onAssigned(const std::vector<TopicPartition>& partitions) {
+  SP_RETURN_IF_ERROR(finishWrite());  // the stored offsets must include the last batch
   std::vector<std::optional<int64_t>> starts;
   starts.reserve(partitions.size());
   for (const auto& tp : partitions) {
@@ -335,7 +354,8 @@ Result<std::vector<std::optional<int64_t>>> IngestPipeline::onAssigned(const std
 }
 
 void IngestPipeline::onRevoked(const std::vector<TopicPartition>& partitions) {
-  if (Status s = commit(); !s.isOk()) {
+  // Stored before returning: the next owner starts from what is in the store.
+  if (Status s = commit(Wait::kYes); !s.isOk()) {
     // Nothing is lost: the next owner resumes from the last committed
     // offsets. This instance stops on the deferred error.
     deferred_error_ = s;
@@ -357,10 +377,9 @@ void IngestPipeline::onRevoked(const std::vector<TopicPartition>& partitions) {
     updateAssignedGauge();
   }
   // Cached customers of partitions no longer owned would go stale: drop them.
-  // Dirty ones stay (only after a failed commit): dirty_ points at them, and
-  // a later commit must write them together with their pending offsets.
-  std::erase_if(cache_, [&](const auto& entry) {
-    const CachedRecord& r = *entry.second;
+  // Dirty ones stay (only after a failed dead-letter flush): dirty_ points at
+  // them, and a later commit must write them together with their offsets.
+  cache_.eraseIf([&](const CachedRecord& r) {
     return r.table == StateTable::kCustomer && !r.dirty && revoked_customer_partitions.count(r.partition) &&
            !still_owned.count(r.partition);
   });
@@ -387,7 +406,7 @@ std::set<int32_t> IngestPipeline::ownedPartitions() const {
 }
 
 PipelineCounters IngestPipeline::counters() const {
-  return {total_events_.load(), total_invalid_.load(), total_commits_.load()};
+  return {total_events_.load(), total_invalid_.load(), total_commits_.load(), total_uncommitted_.load()};
 }
 
 }  // namespace storepulse

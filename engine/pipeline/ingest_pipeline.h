@@ -8,8 +8,15 @@
 // starts each partition at the offset the store holds, so a crash at any
 // point replays exactly the uncommitted tail.
 //
-// Owned and run by one thread (the one calling run/runOnce). ownedPartitions
-// and ready() may be read from any thread.
+// Commits overlap folding: a batch is encoded on the pipeline thread and
+// written by an AsyncStateWriter while the next batch is folded. At most one
+// write is in flight; it is waited for before the next one, before any
+// cached record is dropped (so the store is never read behind it), on
+// assignment and revocation, and on stop. Offsets are acknowledged to the
+// source and counted as committed only once their write is done.
+//
+// Owned and run by one thread (the one calling run/runOnce). ownedPartitions,
+// ready() and counters() may be read from any thread.
 
 #include <atomic>
 #include <chrono>
@@ -17,13 +24,14 @@
 #include <mutex>
 #include <set>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "engine/event/event_decoder.h"
 #include "engine/metrics/metrics.h"
+#include "engine/pipeline/async_state_writer.h"
 #include "engine/pipeline/dead_letter_sink.h"
 #include "engine/pipeline/event_source.h"
+#include "engine/pipeline/record_cache.h"
 #include "engine/state/customer_state.h"
 #include "engine/state/global_records.h"
 #include "engine/state/state_store.h"
@@ -37,7 +45,9 @@ struct TopicBinding {
 
 struct PipelineOptions {
   std::vector<TopicBinding> topics;          // what each consumed topic carries
-  size_t batch_max_events = 20000;           // events per commit at most
+  // A commit rewrites each touched record once, so larger batches write
+  // fewer records per event; the wait bounds latency, the count bounds a burst.
+  size_t batch_max_events = 100000;          // events per commit at most
   std::chrono::milliseconds batch_max_wait{200};  // time per commit at most
   size_t cache_max_records = 200000;         // records cached between commits; cleared past this
   std::chrono::milliseconds dead_letter_flush_timeout{30000};
@@ -45,10 +55,13 @@ struct PipelineOptions {
   DecoderOptions decoder;
 };
 
+// Everything but `uncommitted` counts what is committed: in the store,
+// offsets included.
 struct PipelineCounters {
-  uint64_t events = 0;   // folded into state
-  uint64_t invalid = 0;  // dead-lettered
+  uint64_t events = 0;       // folded into state
+  uint64_t invalid = 0;      // dead-lettered
   uint64_t commits = 0;
+  uint64_t uncommitted = 0;  // messages taken from the source, not yet committed
 };
 
 class IngestPipeline final : public SourceHandler {
@@ -58,10 +71,13 @@ class IngestPipeline final : public SourceHandler {
                  Metrics* metrics);
   ~IngestPipeline() override;
 
-  // One poll of the source followed by a commit. An error is fatal for the
+  // One poll of the source, then the batch is handed to the writer (after
+  // the previous batch's write is done). An error is fatal for the
   // pipeline: state could not be committed, or the source failed.
   Status runOnce(EventSource& source);
-  // Repeats runOnce until `stop` is set, then commits and closes the source.
+  // Commits what is folded and waits until every write is done.
+  Status flush();
+  // Repeats runOnce until `stop` is set, then flushes and closes the source.
   Status run(EventSource& source, const std::atomic<bool>& stop);
 
   // Partitions (of the customer-keyed topics) this instance owns now.
@@ -82,8 +98,11 @@ class IngestPipeline final : public SourceHandler {
   TopicSlot* slotFor(std::string_view topic);
   Status applyToState(const Event& event, int32_t partition);
   Result<CachedRecord*> cached(StateTable table, int32_t partition, std::string_view key);
-  Status commit();
-  void publishBatchMetrics(std::chrono::steady_clock::time_point committed_at);
+  enum class Wait { kNo, kYes };
+  Status commit(Wait wait);
+  Status finishWrite();
+  void publishFoldMetrics();
+  void publishCommitMetrics(std::chrono::steady_clock::time_point committed_at);
   void publishLag(EventSource& source);
   void updateAssignedGauge();  // caller holds owned_mutex_
 
@@ -95,10 +114,9 @@ class IngestPipeline final : public SourceHandler {
   Event event_;  // reused across messages
 
   std::vector<std::unique_ptr<TopicSlot>> slots_;
-  std::unordered_map<std::string, std::unique_ptr<CachedRecord>> cache_;
-  std::string cache_key_;  // reused: table, partition, key
+  RecordCache<CachedRecord> cache_;
   std::vector<CachedRecord*> dirty_;
-  StateWriteBatch batch_;
+  StateWriteBatch batch_;  // being encoded; then swapped with the writer's
   // When the pending events arrived, in chunks of up to kReceiptChunk events
   // that share the time their first event arrived.
   struct ReceiptChunk {
@@ -109,6 +127,14 @@ class IngestPipeline final : public SourceHandler {
   std::vector<ReceiptChunk> receipt_chunks_;
   size_t pending_events_ = 0;
   size_t pending_dead_letters_ = 0;
+  // The batch being written: what to count and observe once it is stored.
+  struct InFlight {
+    size_t events = 0;
+    size_t dead_letters = 0;
+    std::vector<ReceiptChunk> receipt_chunks;
+  };
+  InFlight in_flight_;
+  Status write_failure_;  // sticky: after a failed write nothing more may commit
   EventSource* current_source_ = nullptr;
   Status deferred_error_;  // from onMessage/onRevoked, surfaced by runOnce
   std::chrono::steady_clock::time_point last_lag_update_;
@@ -120,6 +146,9 @@ class IngestPipeline final : public SourceHandler {
   std::atomic<uint64_t> total_events_{0};
   std::atomic<uint64_t> total_invalid_{0};
   std::atomic<uint64_t> total_commits_{0};
+  std::atomic<uint64_t> total_uncommitted_{0};
+
+  AsyncStateWriter writer_;  // last: its destructor waits for the write in flight
 };
 
 }  // namespace storepulse

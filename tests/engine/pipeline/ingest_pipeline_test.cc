@@ -7,11 +7,13 @@
 #include <stdlib.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -88,6 +90,12 @@ std::optional<int64_t> offsetOf(const StateStore& store, const std::string& topi
   return next.isOk() ? *next : std::nullopt;
 }
 
+// One poll and its commit, waited for: what the test inspects next is stored.
+Status runAndFlush(IngestPipeline& pipeline, EventSource& source) {
+  SP_RETURN_IF_ERROR(pipeline.runOnce(source));
+  return pipeline.flush();
+}
+
 // Polls and commits until the source has nothing left to deliver.
 void drain(IngestPipeline& pipeline, FakeEventSource& source) {
   for (int i = 0; i < 10000 && (source.pendingMessages() > 0 || !source.scriptDone()); ++i) {
@@ -95,6 +103,8 @@ void drain(IngestPipeline& pipeline, FakeEventSource& source) {
     ASSERT_TRUE(s.isOk()) << s.toString();
   }
   ASSERT_EQ(source.pendingMessages(), 0u);
+  const Status flushed = pipeline.flush();
+  ASSERT_TRUE(flushed.isOk()) << flushed.toString();
 }
 
 class IngestPipelineTest : public ::testing::Test {
@@ -113,7 +123,7 @@ TEST_F(IngestPipelineTest, FoldsMessagesAndCommitsRecordsWithNextOffsetsInOneWri
   source_.scheduleAssign({{kClicks, 0}, {kClicks, 1}, {kPurchases, 0}});
   IngestPipeline pipeline(pipelineOptions(), store_, dead_letters_, nullptr);
 
-  ASSERT_TRUE(pipeline.runOnce(source_).isOk());
+  ASSERT_TRUE(runAndFlush(pipeline, source_).isOk());
 
   EXPECT_EQ(store_.writeCount(), 1u);  // records and offsets together
   const CustomerState c1 = customerIn(store_, 0, "c1");
@@ -133,8 +143,8 @@ TEST_F(IngestPipelineTest, FoldsMessagesAndCommitsRecordsWithNextOffsetsInOneWri
 TEST_F(IngestPipelineTest, CommitWithNothingNewWritesNothing) {
   source_.scheduleAssign({{kClicks, 0}});
   IngestPipeline pipeline(pipelineOptions(), store_, dead_letters_, nullptr);
-  ASSERT_TRUE(pipeline.runOnce(source_).isOk());
-  ASSERT_TRUE(pipeline.runOnce(source_).isOk());
+  ASSERT_TRUE(runAndFlush(pipeline, source_).isOk());
+  ASSERT_TRUE(runAndFlush(pipeline, source_).isOk());
   EXPECT_EQ(store_.writeCount(), 0u);
   EXPECT_EQ(pipeline.counters().commits, 0u);
 }
@@ -162,7 +172,7 @@ TEST_F(IngestPipelineTest, ResumesFromTheStoredOffset) {
   source_.scheduleAssign({{kClicks, 0}});
   IngestPipeline pipeline(pipelineOptions(), store_, dead_letters_, nullptr);
 
-  ASSERT_TRUE(pipeline.runOnce(source_).isOk());
+  ASSERT_TRUE(runAndFlush(pipeline, source_).isOk());
 
   const CustomerState c1 = customerIn(store_, 0, "c1");
   ASSERT_EQ(c1.recent_items.size(), 2u);  // offsets 0 and 1 were already in the store
@@ -179,7 +189,7 @@ TEST_F(IngestPipelineTest, RejectedMessageIsDeadLetteredAndItsOffsetStillCommitt
   source_.scheduleAssign({{kClicks, 0}});
   IngestPipeline pipeline(pipelineOptions(), store_, dead_letters_, nullptr);
 
-  ASSERT_TRUE(pipeline.runOnce(source_).isOk());
+  ASSERT_TRUE(runAndFlush(pipeline, source_).isOk());
 
   ASSERT_EQ(dead_letters_.stored().size(), 2u);
   const auto& first = dead_letters_.stored()[0];
@@ -205,7 +215,7 @@ TEST_F(IngestPipelineTest, BatchOfOnlyRejectedMessagesStillCommitsOffsets) {
   source_.append(kPurchases, 2, R"({"order_id":"o1"})");
   source_.scheduleAssign({{kPurchases, 2}});
   IngestPipeline pipeline(pipelineOptions(), store_, dead_letters_, nullptr);
-  ASSERT_TRUE(pipeline.runOnce(source_).isOk());
+  ASSERT_TRUE(runAndFlush(pipeline, source_).isOk());
   EXPECT_EQ(dead_letters_.stored().size(), 1u);
   EXPECT_EQ(dead_letters_.stored()[0].reason, "missing_field");
   EXPECT_EQ(offsetOf(store_, kPurchases, 2), 1);
@@ -215,7 +225,7 @@ TEST_F(IngestPipelineTest, FailedDeadLetterFlushCommitsNothing) {
   source_.append(kClicks, 0, clickJson("c1", "a", 100), "c1");
   source_.scheduleAssign({{kClicks, 0}});
   IngestPipeline pipeline(pipelineOptions(), store_, dead_letters_, nullptr);
-  ASSERT_TRUE(pipeline.runOnce(source_).isOk());
+  ASSERT_TRUE(runAndFlush(pipeline, source_).isOk());
   const std::string before = **store_.get(StateTable::kCustomer, 0, "c1");
   const size_t writes_before = store_.writeCount();
 
@@ -223,7 +233,7 @@ TEST_F(IngestPipelineTest, FailedDeadLetterFlushCommitsNothing) {
   source_.append(kClicks, 0, clickJson("c1", "b", 200), "c1");
   source_.append(kClicks, 0, "garbage", "c1");
   source_.append(kClicks, 0, clickJson("c2", "c", 300), "c2");
-  const Status s = pipeline.runOnce(source_);
+  const Status s = runAndFlush(pipeline, source_);
 
   ASSERT_FALSE(s.isOk());
   EXPECT_THAT(s.message(), HasSubstr("dead letters not stored"));
@@ -242,14 +252,14 @@ TEST_F(IngestPipelineTest, AfterAFailedFlushARestartReplaysAndStoresTheDeadLette
     RecordingDeadLetterSink failing;
     failing.setFailFlush(true);
     IngestPipeline pipeline(pipelineOptions(), store_, failing, nullptr);
-    ASSERT_FALSE(pipeline.runOnce(source_).isOk());
+    ASSERT_FALSE(runAndFlush(pipeline, source_).isOk());
   }
   FakeEventSource restarted;
   restarted.append(kClicks, 0, clickJson("c1", "a", 100), "c1");
   restarted.append(kClicks, 0, "garbage", "c1");
   restarted.scheduleAssign({{kClicks, 0}});
   IngestPipeline pipeline(pipelineOptions(), store_, dead_letters_, nullptr);
-  ASSERT_TRUE(pipeline.runOnce(restarted).isOk());
+  ASSERT_TRUE(runAndFlush(pipeline, restarted).isOk());
   EXPECT_EQ(restarted.assignedStarts()[0].second, std::nullopt);
   ASSERT_EQ(dead_letters_.stored().size(), 1u);
   EXPECT_EQ(dead_letters_.stored()[0].offset, 1);
@@ -285,7 +295,7 @@ TEST_F(IngestPipelineTest, RevocationWhoseCommitFailsKeepsItsWorkForALaterCommit
   source_.scheduleBreak();
   IngestPipeline pipeline(pipelineOptions(), store_, dead_letters_, nullptr);
   dead_letters_.setFailFlush(true);
-  ASSERT_FALSE(pipeline.runOnce(source_).isOk());  // the revocation could not commit
+  ASSERT_FALSE(runAndFlush(pipeline, source_).isOk());  // the revocation could not commit
   EXPECT_EQ(offsetOf(store_, kClicks, 0), std::nullopt);
 
   // The dead-letter topic is back when the instance leaves the group: the
@@ -312,9 +322,9 @@ TEST_F(IngestPipelineTest, ReassignedPartitionReloadsStateFromTheStoreNotAStaleC
   source_.append(kClicks, 0, clickJson("c1", "a", 100), "c1");
   source_.scheduleAssign({{kClicks, 0}});
   IngestPipeline pipeline(pipelineOptions(), store_, dead_letters_, nullptr);
-  ASSERT_TRUE(pipeline.runOnce(source_).isOk());
+  ASSERT_TRUE(runAndFlush(pipeline, source_).isOk());
   source_.scheduleRevoke({{kClicks, 0}});
-  ASSERT_TRUE(pipeline.runOnce(source_).isOk());
+  ASSERT_TRUE(runAndFlush(pipeline, source_).isOk());
 
   // Meanwhile another instance owned the partition and moved the customer on.
   CustomerState elsewhere = customerIn(store_, 0, "c1");
@@ -327,7 +337,7 @@ TEST_F(IngestPipelineTest, ReassignedPartitionReloadsStateFromTheStoreNotAStaleC
 
   source_.append(kClicks, 0, clickJson("c1", "b", 200), "c1");
   source_.scheduleAssign({{kClicks, 0}});
-  ASSERT_TRUE(pipeline.runOnce(source_).isOk());
+  ASSERT_TRUE(runAndFlush(pipeline, source_).isOk());
 
   const CustomerState c1 = customerIn(store_, 0, "c1");
   EXPECT_EQ(c1.order_count, 42);
@@ -342,7 +352,7 @@ TEST_F(IngestPipelineTest, InventoryAndStoreEventsGoToTheGlobalPartition) {
   source_.append(kStores, 1, R"({"store_id":"st1","name":"Jing'an","daily_target":50000})", "st1");
   source_.scheduleAssign({{kInventory, 3}, {kStores, 1}});
   IngestPipeline pipeline(pipelineOptions(), store_, dead_letters_, nullptr);
-  ASSERT_TRUE(pipeline.runOnce(source_).isOk());
+  ASSERT_TRUE(runAndFlush(pipeline, source_).isOk());
 
   auto inventory = store_.get(StateTable::kInventory, kGlobalPartition, "st1:s1");
   ASSERT_TRUE(inventory.isOk() && inventory->has_value());
@@ -359,7 +369,7 @@ TEST_F(IngestPipelineTest, MessageFromAnUnconfiguredTopicIsAnError) {
   source_.append("retail.unknown", 0, clickJson("c1", "a", 1));
   source_.scheduleAssign({{"retail.unknown", 0}});
   IngestPipeline pipeline(pipelineOptions(), store_, dead_letters_, nullptr);
-  const Status s = pipeline.runOnce(source_);
+  const Status s = runAndFlush(pipeline, source_);
   ASSERT_FALSE(s.isOk());
   EXPECT_THAT(s.message(), HasSubstr("retail.unknown"));
   EXPECT_EQ(store_.writeCount(), 0u);
@@ -368,7 +378,7 @@ TEST_F(IngestPipelineTest, MessageFromAnUnconfiguredTopicIsAnError) {
 TEST_F(IngestPipelineTest, SourceFailureIsReturned) {
   IngestPipeline pipeline(pipelineOptions(), store_, dead_letters_, nullptr);
   source_.failNextPoll();
-  EXPECT_EQ(pipeline.runOnce(source_).code(), ErrorCode::kKafka);
+  EXPECT_EQ(runAndFlush(pipeline, source_).code(), ErrorCode::kKafka);
 }
 
 TEST_F(IngestPipelineTest, CorruptStoredRecordStopsThePipelineInsteadOfOverwritingIt) {
@@ -378,7 +388,7 @@ TEST_F(IngestPipelineTest, CorruptStoredRecordStopsThePipelineInsteadOfOverwriti
   source_.append(kClicks, 0, clickJson("c1", "a", 1));
   source_.scheduleAssign({{kClicks, 0}});
   IngestPipeline pipeline(pipelineOptions(), store_, dead_letters_, nullptr);
-  const Status s = pipeline.runOnce(source_);
+  const Status s = runAndFlush(pipeline, source_);
   EXPECT_EQ(s.code(), ErrorCode::kCorruption);
   EXPECT_EQ(**store_.get(StateTable::kCustomer, 0, "c1"), "\x63garbage");
   EXPECT_EQ(offsetOf(store_, kClicks, 0), std::nullopt);
@@ -424,7 +434,7 @@ TEST_F(IngestPipelineTest, BatchMaxEventsBoundsEachCommit) {
   for (int i = 0; i < 10; ++i) source_.append(kClicks, 0, clickJson("c1", "s" + std::to_string(i), i + 1));
   source_.scheduleAssign({{kClicks, 0}});
   IngestPipeline pipeline(pipelineOptions(3), store_, dead_letters_, nullptr);
-  ASSERT_TRUE(pipeline.runOnce(source_).isOk());
+  ASSERT_TRUE(runAndFlush(pipeline, source_).isOk());
   EXPECT_EQ(offsetOf(store_, kClicks, 0), 3);
   drain(pipeline, source_);
   EXPECT_EQ(offsetOf(store_, kClicks, 0), 10);
@@ -438,13 +448,137 @@ TEST_F(IngestPipelineTest, PublishesCountsToMetrics) {
   source_.append(kClicks, 0, "[]");
   source_.scheduleAssign({{kClicks, 0}});
   IngestPipeline pipeline(pipelineOptions(), store_, dead_letters_, &metrics);
-  ASSERT_TRUE(pipeline.runOnce(source_).isOk());
+  ASSERT_TRUE(runAndFlush(pipeline, source_).isOk());
   const std::string text = metrics.scrape();
   EXPECT_THAT(text, HasSubstr(R"(storepulse_events_consumed_total{topic="retail.clicks",type="click"} 2)"));
   EXPECT_THAT(text, HasSubstr(R"(storepulse_events_invalid_total{reason="not_an_object",topic="retail.clicks"} 1)"));
   EXPECT_THAT(text, HasSubstr(R"(storepulse_state_commits_total{outcome="ok"} 1)"));
   EXPECT_THAT(text, HasSubstr(R"(storepulse_assigned_partitions{topic="retail.clicks"} 1)"));
   EXPECT_THAT(text, HasSubstr("storepulse_event_processing_seconds_count 3"));
+}
+
+// ---------------------------------------------------------------------------
+// Commits overlap folding: one write in flight, waited for where it matters.
+
+// A MemoryStateStore whose writes wait at a gate the test opens, and can fail.
+class GatedStore final : public StateStore {
+ public:
+  explicit GatedStore(StateStore& inner) : inner_(inner) {}
+  void open() {
+    std::lock_guard lock(mutex_);
+    open_ = true;
+    changed_.notify_all();
+  }
+  void failWrites() {
+    std::lock_guard lock(mutex_);
+    fail_ = true;
+  }
+  // True once a write is waiting at the (closed) gate.
+  bool writeWaiting() {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(5), [this] { return waiting_ > 0; });
+  }
+
+  Result<std::optional<std::string>> get(StateTable t, int32_t p, std::string_view k) const override {
+    return inner_.get(t, p, k);
+  }
+  Result<std::optional<int64_t>> nextOffset(const TopicPartition& tp) const override { return inner_.nextOffset(tp); }
+  Status write(const StateWriteBatch& batch) override {
+    std::unique_lock lock(mutex_);
+    ++waiting_;
+    changed_.notify_all();
+    changed_.wait(lock, [this] { return open_; });
+    --waiting_;
+    if (fail_) return Status(ErrorCode::kIo, "disk full");
+    return inner_.write(batch);
+  }
+  Status scan(StateTable t, int32_t p, const std::function<bool(std::string_view, std::string_view)>& v) const override {
+    return inner_.scan(t, p, v);
+  }
+  StateStoreStats stats() const override { return inner_.stats(); }
+
+ private:
+  StateStore& inner_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool open_ = false;
+  bool fail_ = false;
+  int waiting_ = 0;
+};
+
+TEST_F(IngestPipelineTest, NextBatchIsFoldedWhileThePreviousOneIsBeingWritten) {
+  GatedStore gated(store_);
+  source_.append(kClicks, 0, clickJson("c1", "a", 100), "c1");
+  source_.scheduleAssign({{kClicks, 0}});
+  source_.scheduleFetch(1);
+  source_.scheduleBreak();
+  IngestPipeline pipeline(pipelineOptions(), gated, dead_letters_, nullptr);
+
+  ASSERT_TRUE(pipeline.runOnce(source_).isOk());  // hands batch 1 to the writer
+  ASSERT_TRUE(gated.writeWaiting());
+  // Batch 2 folds while batch 1 is still at the gate.
+  source_.append(kClicks, 0, clickJson("c1", "b", 200), "c1");
+  ASSERT_TRUE(source_.poll(pipeline, std::chrono::milliseconds(1), 100).isOk());
+
+  // Nothing counts as committed, or is acknowledged, before it is stored.
+  EXPECT_EQ(store_.writeCount(), 0u);
+  EXPECT_EQ(pipeline.counters().events, 0u);
+  EXPECT_EQ(pipeline.counters().uncommitted, 2u);
+  EXPECT_TRUE(source_.acknowledged().empty());
+
+  gated.open();
+  ASSERT_TRUE(pipeline.flush().isOk());
+  EXPECT_EQ(store_.writeCount(), 2u);
+  EXPECT_EQ(customerIn(store_, 0, "c1").recent_items.size(), 2u);
+  EXPECT_EQ(offsetOf(store_, kClicks, 0), 2);
+  EXPECT_EQ(pipeline.counters().events, 2u);
+  EXPECT_EQ(pipeline.counters().commits, 2u);
+  EXPECT_EQ(pipeline.counters().uncommitted, 0u);
+  EXPECT_EQ(source_.acknowledged().at(TopicPartition{kClicks, 0}), 2);
+}
+
+TEST_F(IngestPipelineTest, FailedWriteIsReportedByTheNextCommitAndStopsAllLaterOnes) {
+  GatedStore gated(store_);
+  gated.failWrites();
+  gated.open();
+  source_.append(kClicks, 0, clickJson("c1", "a", 100), "c1");
+  source_.scheduleAssign({{kClicks, 0}});
+  source_.scheduleFetch(1);
+  source_.scheduleBreak();
+  IngestPipeline pipeline(pipelineOptions(), gated, dead_letters_, nullptr);
+  ASSERT_TRUE(pipeline.runOnce(source_).isOk());  // the write fails on the writer thread
+
+  source_.append(kClicks, 0, clickJson("c2", "b", 200), "c2");
+  const Status next = pipeline.runOnce(source_);
+  EXPECT_EQ(next.code(), ErrorCode::kIo);
+  EXPECT_THAT(next.message(), HasSubstr("disk full"));
+  EXPECT_EQ(pipeline.flush().code(), ErrorCode::kIo);  // sticky: batch 2 is never written alone
+  EXPECT_EQ(store_.writeCount(), 0u);
+  EXPECT_EQ(pipeline.counters().events, 0u);
+  EXPECT_TRUE(source_.acknowledged().empty());
+}
+
+TEST_F(IngestPipelineTest, RevocationReturnsOnlyOnceTheWriteInFlightIsStored) {
+  GatedStore gated(store_);
+  source_.append(kClicks, 0, clickJson("c1", "a", 100), "c1");
+  source_.scheduleAssign({{kClicks, 0}});
+  source_.scheduleFetch(1);
+  source_.scheduleBreak();
+  source_.scheduleRevoke({{kClicks, 0}});
+  source_.scheduleBreak();
+  IngestPipeline pipeline(pipelineOptions(), gated, dead_letters_, nullptr);
+  ASSERT_TRUE(pipeline.runOnce(source_).isOk());
+  ASSERT_TRUE(gated.writeWaiting());
+
+  std::thread opener([&gated] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    gated.open();
+  });
+  ASSERT_TRUE(source_.poll(pipeline, std::chrono::milliseconds(1), 100).isOk());  // revokes
+  // The next owner reads the store as soon as the revocation returns.
+  EXPECT_EQ(store_.writeCount(), 1u);
+  EXPECT_EQ(offsetOf(store_, kClicks, 0), 1);
+  opener.join();
 }
 
 // ---------------------------------------------------------------------------
