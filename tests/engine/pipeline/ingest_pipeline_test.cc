@@ -109,6 +109,14 @@ void drain(IngestPipeline& pipeline, FakeEventSource& source) {
 
 class IngestPipelineTest : public ::testing::Test {
  protected:
+  // The first poll assigns clicks/0 and delivers its one message, c1's click.
+  void scheduleFirstBatchOfOneClick() {
+    source_.append(kClicks, 0, clickJson("c1", "a", 100), "c1");
+    source_.scheduleAssign({{kClicks, 0}});
+    source_.scheduleFetch(1);
+    source_.scheduleBreak();
+  }
+
   MemoryStateStore store_;
   RecordingDeadLetterSink dead_letters_;
   FakeEventSource source_;
@@ -508,10 +516,7 @@ class GatedStore final : public StateStore {
 
 TEST_F(IngestPipelineTest, NextBatchIsFoldedWhileThePreviousOneIsBeingWritten) {
   GatedStore gated(store_);
-  source_.append(kClicks, 0, clickJson("c1", "a", 100), "c1");
-  source_.scheduleAssign({{kClicks, 0}});
-  source_.scheduleFetch(1);
-  source_.scheduleBreak();
+  scheduleFirstBatchOfOneClick();
   IngestPipeline pipeline(pipelineOptions(), gated, dead_letters_, nullptr);
 
   ASSERT_TRUE(pipeline.runOnce(source_).isOk());  // hands batch 1 to the writer
@@ -541,10 +546,7 @@ TEST_F(IngestPipelineTest, FailedWriteIsReportedByTheNextCommitAndStopsAllLaterO
   GatedStore gated(store_);
   gated.failWrites();
   gated.open();
-  source_.append(kClicks, 0, clickJson("c1", "a", 100), "c1");
-  source_.scheduleAssign({{kClicks, 0}});
-  source_.scheduleFetch(1);
-  source_.scheduleBreak();
+  scheduleFirstBatchOfOneClick();
   IngestPipeline pipeline(pipelineOptions(), gated, dead_letters_, nullptr);
   ASSERT_TRUE(pipeline.runOnce(source_).isOk());  // the write fails on the writer thread
 
@@ -560,10 +562,7 @@ TEST_F(IngestPipelineTest, FailedWriteIsReportedByTheNextCommitAndStopsAllLaterO
 
 TEST_F(IngestPipelineTest, RevocationReturnsOnlyOnceTheWriteInFlightIsStored) {
   GatedStore gated(store_);
-  source_.append(kClicks, 0, clickJson("c1", "a", 100), "c1");
-  source_.scheduleAssign({{kClicks, 0}});
-  source_.scheduleFetch(1);
-  source_.scheduleBreak();
+  scheduleFirstBatchOfOneClick();
   source_.scheduleRevoke({{kClicks, 0}});
   source_.scheduleBreak();
   IngestPipeline pipeline(pipelineOptions(), gated, dead_letters_, nullptr);
