@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   librdkafka-dev librocksdb-dev libboost-dev
   prometheus-cpp-dev nlohmann-json3-dev libyaml-cpp-dev libsimdjson-dev
-  libcli11-dev libspdlog-dev libfmt-dev libre2-dev
+  libcli11-dev libspdlog-dev libfmt-dev libre2-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   kcat prometheus maven openjdk-17-jre-headless curl
 )

@@ -1,0 +1,151 @@
+#include "engine/aggregates/windowed_aggregate.h"
+
+#include <absl/time/civil_time.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "engine/state/codec.h"
+
+namespace storepulse {
+namespace {
+
+constexpr uint64_t kFormatVersion = 1;
+
+int64_t floorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+int64_t localDay(const absl::TimeZone& zone, int64_t ts_ms) {
+  const absl::CivilDay day = absl::ToCivilDay(absl::FromUnixMillis(ts_ms), zone);
+  return day - absl::CivilDay(1970, 1, 1);
+}
+
+// Buckets a window ending in bucket b spans: [b - span + 1, b].
+int64_t bucketsPerWindow(const WindowSpec& w) {
+  return w.kind == WindowSpec::Kind::kSliding ? w.size_ms / w.step_ms : 1;
+}
+
+}  // namespace
+
+int64_t bucketOf(const WindowSpec& w, int64_t ts_ms) {
+  switch (w.kind) {
+    case WindowSpec::Kind::kSliding:
+      return floorDiv(ts_ms, w.step_ms);
+    case WindowSpec::Kind::kCalendarDay:
+      return localDay(w.zone, ts_ms);
+    case WindowSpec::Kind::kCalendarWeek:
+      // 1970-01-01 was a Thursday: shifting by 3 days puts Mondays at multiples of 7.
+      return floorDiv(localDay(w.zone, ts_ms) + 3, 7);
+  }
+  return 0;
+}
+
+uint64_t distinctHash(std::string_view value) {
+  // FNV-1a: tiny, and fixed forever, which is what stored state needs.
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : value) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+int64_t WindowedAggregate::oldestNeededBucket(const AggregateSpec& spec) const {
+  if (newest_ts_ms_ == INT64_MIN) return INT64_MIN;
+  const int64_t oldest_evaluation = newest_ts_ms_ - spec.allowed_lateness_ms;
+  return bucketOf(spec.window, oldest_evaluation) - bucketsPerWindow(spec.window) + 1;
+}
+
+WindowedAggregate::Fold WindowedAggregate::add(const AggregateSpec& spec, int64_t ts_ms, double value,
+                                               uint64_t distinct_hash) {
+  if (newest_ts_ms_ != INT64_MIN && ts_ms < newest_ts_ms_ - spec.allowed_lateness_ms) return Fold::kLate;
+  const int64_t id = bucketOf(spec.window, ts_ms);
+  auto it = std::lower_bound(buckets_.begin(), buckets_.end(), id,
+                             [](const Bucket& b, int64_t wanted) { return b.id < wanted; });
+  if (it == buckets_.end() || it->id != id) it = buckets_.insert(it, Bucket{id, 0, 0, value, value, {}});
+  Bucket& b = *it;
+  b.count += 1;
+  b.sum += value;
+  b.min = std::min(b.min, value);
+  b.max = std::max(b.max, value);
+  if (spec.function == AggregateFunction::kDistinctCount) {
+    auto at = std::lower_bound(b.distinct.begin(), b.distinct.end(), distinct_hash);
+    if (at == b.distinct.end() || *at != distinct_hash) b.distinct.insert(at, distinct_hash);
+  }
+  newest_ts_ms_ = std::max(newest_ts_ms_, ts_ms);
+  // Buckets no window can reach any more go: the state stays the size of one
+  // window plus the allowed lateness.
+  const int64_t oldest = oldestNeededBucket(spec);
+  buckets_.erase(buckets_.begin(), std::lower_bound(buckets_.begin(), buckets_.end(), oldest,
+                                                    [](const Bucket& b, int64_t wanted) { return b.id < wanted; }));
+  return Fold::kAdded;
+}
+
+AggregateResult WindowedAggregate::at(const AggregateSpec& spec, int64_t eval_ts_ms) const {
+  const int64_t last = bucketOf(spec.window, eval_ts_ms);
+  const int64_t first = last - bucketsPerWindow(spec.window) + 1;
+  AggregateResult r;
+  std::vector<uint64_t> distinct;
+  for (const Bucket& b : buckets_) {
+    if (b.id < first) continue;
+    if (b.id > last) break;
+    r.min = r.count == 0 ? b.min : std::min(r.min, b.min);
+    r.max = r.count == 0 ? b.max : std::max(r.max, b.max);
+    r.count += b.count;
+    r.sum += b.sum;
+    if (!b.distinct.empty()) {
+      std::vector<uint64_t> merged;
+      merged.reserve(distinct.size() + b.distinct.size());
+      std::set_union(distinct.begin(), distinct.end(), b.distinct.begin(), b.distinct.end(),
+                     std::back_inserter(merged));
+      distinct.swap(merged);
+    }
+  }
+  r.distinct = static_cast<int64_t>(distinct.size());
+  return r;
+}
+
+bool WindowedAggregate::expiredAt(const AggregateSpec& spec, int64_t now_ms) const {
+  if (buckets_.empty()) return true;
+  const int64_t first_visible = bucketOf(spec.window, now_ms) - bucketsPerWindow(spec.window) + 1;
+  return buckets_.back().id < first_visible && now_ms - spec.allowed_lateness_ms > newest_ts_ms_;
+}
+
+void WindowedAggregate::encode(std::string& out) const {
+  out.clear();
+  Encoder w(out);
+  w.u64(kFormatVersion);
+  w.i64(newest_ts_ms_);
+  w.u64(buckets_.size());
+  for (const Bucket& b : buckets_) {
+    w.i64(b.id);
+    w.i64(b.count);
+    w.f64(b.sum);
+    w.f64(b.min);
+    w.f64(b.max);
+    w.u64(b.distinct.size());
+    for (uint64_t h : b.distinct) w.u64(h);
+  }
+}
+
+Result<WindowedAggregate> WindowedAggregate::decode(std::string_view bytes) {
+  Decoder r(bytes);
+  if (r.u64() != kFormatVersion || r.failed()) {
+    return Status(ErrorCode::kCorruption, "aggregate record has an unknown format version");
+  }
+  WindowedAggregate a;
+  a.newest_ts_ms_ = r.i64();
+  for (uint64_t n = r.u64(); n > 0 && !r.failed(); --n) {
+    Bucket b;
+    b.id = r.i64();
+    b.count = r.i64();
+    b.sum = r.f64();
+    b.min = r.f64();
+    b.max = r.f64();
+    for (uint64_t d = r.u64(); d > 0 && !r.failed(); --d) b.distinct.push_back(r.u64());
+    a.buckets_.push_back(std::move(b));
+  }
+  if (r.failed() || !r.atEnd()) return Status(ErrorCode::kCorruption, "aggregate record is truncated or too long");
+  return a;
+}
+
+}  // namespace storepulse

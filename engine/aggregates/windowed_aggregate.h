@@ -1,0 +1,84 @@
+#pragma once
+// The state of one declared aggregate for one key (say views_10m for
+// customer c1 and sku s9): per-bucket partial results over event time, kept
+// just long enough to answer any window an evaluation may still ask for.
+//
+// Bucket semantics (SPEC.md "Rules"): a sliding window of size W and step S
+// counts the events whose bucket floor(ts/S) is one of the W/S most recent
+// buckets up to and including the bucket of the evaluation time. Calendar
+// windows are the one local day or ISO week of the evaluation time.
+//
+// Lateness is per key: an event older than the newest event time this key
+// has seen minus the aggregate's allowed lateness is not folded; the caller
+// counts and dead-letters it.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/aggregates/aggregate_spec.h"
+#include "engine/core/status.h"
+
+namespace storepulse {
+
+// The window's result at one evaluation time.
+struct AggregateResult {
+  int64_t count = 0;      // events in the window
+  double sum = 0;
+  double min = 0;         // meaningful when count > 0
+  double max = 0;
+  int64_t distinct = 0;   // distinct values of the field
+
+  bool empty() const { return count == 0; }
+  double average() const { return count == 0 ? 0 : sum / static_cast<double>(count); }
+};
+
+// The bucket an instant falls in, for this window kind (see the file comment).
+int64_t bucketOf(const WindowSpec& window, int64_t ts_ms);
+
+// A stable 64-bit hash of a value counted distinct: stored in state, so it
+// must not change between processes or versions.
+uint64_t distinctHash(std::string_view value);
+
+class WindowedAggregate {
+ public:
+  enum class Fold { kAdded, kLate };
+
+  // Folds one event at `ts_ms`. `value` is the field's number (sum, min, max,
+  // avg); `distinct_hash` the distinctHash of the field (distinct count).
+  Fold add(const AggregateSpec& spec, int64_t ts_ms, double value, uint64_t distinct_hash);
+
+  // The window that ends with the bucket of `eval_ts_ms`.
+  AggregateResult at(const AggregateSpec& spec, int64_t eval_ts_ms) const;
+
+  // True when no evaluation at or after `now_ms` can see any of the state:
+  // the record may be deleted.
+  bool expiredAt(const AggregateSpec& spec, int64_t now_ms) const;
+
+  int64_t newestEventMs() const { return newest_ts_ms_; }
+
+  void encode(std::string& out) const;
+  static Result<WindowedAggregate> decode(std::string_view bytes);
+  bool operator==(const WindowedAggregate&) const = default;
+
+ private:
+  struct Bucket {
+    int64_t id = 0;
+    int64_t count = 0;
+    double sum = 0;
+    double min = 0;
+    double max = 0;
+    std::vector<uint64_t> distinct;  // sorted, unique; distinct-count aggregates only
+    bool operator==(const Bucket&) const = default;
+  };
+
+  // The oldest bucket some window may still need, once events up to
+  // newest_ts_ms_ minus the allowed lateness can arrive.
+  int64_t oldestNeededBucket(const AggregateSpec& spec) const;
+
+  std::vector<Bucket> buckets_;  // ascending id
+  int64_t newest_ts_ms_ = INT64_MIN;
+};
+
+}  // namespace storepulse
