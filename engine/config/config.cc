@@ -10,6 +10,8 @@
 #include <set>
 #include <sstream>
 
+#include "engine/core/suggest.h"
+
 extern char** environ;
 
 namespace storepulse {
@@ -310,24 +312,10 @@ class ConfigParser {
   }
   // "did you mean kafka.group_id?" for a key one edit away from a real one.
   static std::string suggestion(const std::string& path) {
-    auto distance = [](const std::string& a, const std::string& b) {
-      std::vector<size_t> row(b.size() + 1);
-      for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-      for (size_t i = 1; i <= a.size(); ++i) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= b.size(); ++j) {
-          const size_t up = row[j];
-          row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
-          diag = up;
-        }
-      }
-      return row[b.size()];
-    };
-    for (const auto& spec : keySpecs()) {
-      if (distance(path, spec.path) <= 2) return " (did you mean " + spec.path + "?)";
-    }
-    return "";
+    std::vector<std::string_view> paths;
+    for (const auto& spec : keySpecs()) paths.push_back(spec.path);
+    const auto closest = closestName(path, paths);
+    return closest ? " (did you mean " + *closest + "?)" : "";
   }
 
   std::string file_;
