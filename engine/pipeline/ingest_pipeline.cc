@@ -1,6 +1,7 @@
 #include "engine/pipeline/ingest_pipeline.h"
 
 #include <algorithm>
+#include <iterator>
 #include <variant>
 
 #include "engine/core/log.h"
@@ -116,8 +117,20 @@ void IngestPipeline::onMessage(const SourceMessage& message) {
     }
     return;
   }
-  if (Status s = applyToState(event_, message.partition); !s.isOk()) {
-    log::error("cannot fold event into state",
+  Status s = Status::ok();
+  if (auto record = applyToState(event_, message.partition); !record.isOk()) {
+    s = record.status();
+  } else if (!processors_.empty()) {
+    const bool global = !isCustomerKeyed(event_.type);
+    const ProcessedEvent processed{event_, message, global ? kGlobalPartition : message.partition,
+                                   global ? nullptr : &std::get<CustomerState>((*record)->value)};
+    for (EventProcessor* processor : processors_) {
+      s = processor->process(processed);
+      if (!s.isOk()) break;
+    }
+  }
+  if (!s.isOk()) {
+    log::error("cannot process event",
                {{"topic", std::string(message.topic)},
                 {"partition", std::to_string(message.partition)},
                 {"offset", std::to_string(message.offset)},
@@ -156,7 +169,7 @@ Result<IngestPipeline::CachedRecord*> IngestPipeline::cached(StateTable table, i
   return cache_.insert(std::move(record));
 }
 
-Status IngestPipeline::applyToState(const Event& event, int32_t partition) {
+Result<IngestPipeline::CachedRecord*> IngestPipeline::applyToState(const Event& event, int32_t partition) {
   CachedRecord* record = nullptr;
   switch (event.type) {
     case EventType::kInventory: {
@@ -180,7 +193,7 @@ Status IngestPipeline::applyToState(const Event& event, int32_t partition) {
     record->dirty = true;
     dirty_.push_back(record);
   }
-  return Status::ok();
+  return record;
 }
 
 Status IngestPipeline::commit(Wait wait) {
@@ -197,7 +210,7 @@ Status IngestPipeline::commit(Wait wait) {
       }
     }
   }
-  if (batch_.next_offsets.empty()) return Status::ok();
+  if (batch_.next_offsets.empty() && processors_.empty()) return Status::ok();
 
   if (pending_dead_letters_ > 0) {
     // Offsets may only move past a rejected message once its dead letter is
@@ -227,10 +240,19 @@ Status IngestPipeline::commit(Wait wait) {
           }
         },
         record->value);
-    // Clean from here on: the bytes are in the batch, and a failed write
-    // stops the pipeline for good (write_failure_), so nothing re-commits.
-    record->dirty = false;
   }
+  for (EventProcessor* processor : processors_) {
+    if (Status s = processor->prepareCommit(batch_); !s.isOk()) {
+      // Like a failed dead-letter flush: the records stay dirty, and a
+      // later commit writes them with their offsets.
+      if (metrics_) metrics_->commits.Add({{"outcome", "error"}}).Increment();
+      return s;
+    }
+  }
+  if (batch_.empty()) return Status::ok();  // processors only, with nothing to write
+  // Clean from here on: the bytes are in the batch, and a failed write
+  // stops the pipeline for good (write_failure_), so nothing re-commits.
+  for (CachedRecord* record : dirty_) record->dirty = false;
   dirty_.clear();
   for (auto& slot : slots_) std::fill(slot->next_offsets.begin(), slot->next_offsets.end(), -1);
   publishFoldMetrics();
@@ -314,6 +336,10 @@ Status IngestPipeline::runOnce(EventSource& source) {
   current_source_ = &source;
   SP_RETURN_IF_ERROR(source.poll(*this, options_.batch_max_wait, options_.batch_max_events));
   SP_RETURN_IF_ERROR(deferred_error_);
+  if (!processors_.empty()) {
+    const int64_t now = wallClockMillis();
+    for (EventProcessor* processor : processors_) SP_RETURN_IF_ERROR(processor->tick(now));
+  }
   SP_RETURN_IF_ERROR(commit(Wait::kNo));
   publishLag(source);
   return Status::ok();
@@ -379,6 +405,12 @@ void IngestPipeline::onRevoked(const std::vector<TopicPartition>& partitions) {
   // Cached customers of partitions no longer owned would go stale: drop them.
   // Dirty ones stay (only after a failed dead-letter flush): dirty_ points at
   // them, and a later commit must write them together with their offsets.
+  std::set<int32_t> gone;
+  std::set_difference(revoked_customer_partitions.begin(), revoked_customer_partitions.end(), still_owned.begin(),
+                      still_owned.end(), std::inserter(gone, gone.end()));
+  if (!gone.empty()) {
+    for (EventProcessor* processor : processors_) processor->revoked(gone);
+  }
   cache_.eraseIf([&](const CachedRecord& r) {
     return r.table == StateTable::kCustomer && !r.dirty && revoked_customer_partitions.count(r.partition) &&
            !still_owned.count(r.partition);

@@ -30,6 +30,7 @@
 #include "engine/metrics/metrics.h"
 #include "engine/pipeline/async_state_writer.h"
 #include "engine/pipeline/dead_letter_sink.h"
+#include "engine/pipeline/event_processor.h"
 #include "engine/pipeline/event_source.h"
 #include "engine/pipeline/record_cache.h"
 #include "engine/state/customer_state.h"
@@ -71,6 +72,10 @@ class IngestPipeline final : public SourceHandler {
                  Metrics* metrics);
   ~IngestPipeline() override;
 
+  // Runs `processor` on every folded event, in the order added; it must
+  // outlive the pipeline. Add before the first poll.
+  void addProcessor(EventProcessor& processor) { processors_.push_back(&processor); }
+
   // One poll of the source, then the batch is handed to the writer (after
   // the previous batch's write is done). An error is fatal for the
   // pipeline: state could not be committed, or the source failed.
@@ -96,7 +101,7 @@ class IngestPipeline final : public SourceHandler {
   struct TopicSlot;
 
   TopicSlot* slotFor(std::string_view topic);
-  Status applyToState(const Event& event, int32_t partition);
+  Result<CachedRecord*> applyToState(const Event& event, int32_t partition);
   Result<CachedRecord*> cached(StateTable table, int32_t partition, std::string_view key);
   enum class Wait { kNo, kYes };
   Status commit(Wait wait);
@@ -114,6 +119,7 @@ class IngestPipeline final : public SourceHandler {
   Event event_;  // reused across messages
 
   std::vector<std::unique_ptr<TopicSlot>> slots_;
+  std::vector<EventProcessor*> processors_;
   RecordCache<CachedRecord> cache_;
   std::vector<CachedRecord*> dirty_;
   StateWriteBatch batch_;  // being encoded; then swapped with the writer's

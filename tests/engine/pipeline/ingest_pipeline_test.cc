@@ -466,6 +466,94 @@ TEST_F(IngestPipelineTest, PublishesCountsToMetrics) {
 }
 
 // ---------------------------------------------------------------------------
+// Event processors: run after the fold, commit with the batch.
+
+class RecordingProcessor final : public EventProcessor {
+ public:
+  Status process(const ProcessedEvent& e) override {
+    seen.push_back({std::string(eventTypeName(e.event.type)), e.partition,
+                    e.customer ? e.customer->recent_items.size() : 0, e.message.offset});
+    return Status::ok();
+  }
+  Status tick(int64_t wall_clock_ms) override {
+    last_tick_ms = wall_clock_ms;
+    return Status::ok();
+  }
+  Status prepareCommit(StateWriteBatch& batch) override {
+    if (fail_next_commit) {
+      fail_next_commit = false;
+      return Status(ErrorCode::kKafka, "alerts not delivered");
+    }
+    if (seen.size() == written) return Status::ok();  // nothing new: nothing to write
+    written = seen.size();
+    batch.writes.push_back({StateTable::kStore, kGlobalPartition, "processor", std::to_string(written)});
+    return Status::ok();
+  }
+  void revoked(const std::set<int32_t>& partitions) override { revoked_partitions = partitions; }
+
+  struct Seen {
+    std::string type;
+    int32_t partition;
+    size_t recent_items;  // of the customer after the fold
+    int64_t offset;
+  };
+  std::vector<Seen> seen;
+  size_t written = 0;
+  int64_t last_tick_ms = 0;
+  bool fail_next_commit = false;
+  std::set<int32_t> revoked_partitions;
+};
+
+TEST_F(IngestPipelineTest, ProcessorsSeeEachEventAfterItsFoldAndCommitTheirStateWithTheBatch) {
+  source_.append(kClicks, 0, clickJson("c1", "a", 100), "c1");
+  source_.append(kClicks, 0, clickJson("c1", "b", 200), "c1");
+  source_.append(kInventory, 0, inventoryJson("st1", "s1", 0, 300), "st1:s1");
+  source_.scheduleAssign({{kClicks, 0}, {kInventory, 0}});
+  RecordingProcessor processor;
+  IngestPipeline pipeline(pipelineOptions(), store_, dead_letters_, nullptr);
+  pipeline.addProcessor(processor);
+
+  ASSERT_TRUE(runAndFlush(pipeline, source_).isOk());
+
+  ASSERT_EQ(processor.seen.size(), 3u);  // the fake source alternates partitions
+  EXPECT_EQ(processor.seen[0].recent_items, 1u);  // the fold came first
+  EXPECT_EQ(processor.seen[1].type, "inventory");
+  EXPECT_EQ(processor.seen[1].partition, kGlobalPartition);
+  EXPECT_EQ(processor.seen[2].recent_items, 2u);
+  EXPECT_EQ(processor.seen[2].offset, 1);
+  EXPECT_GT(processor.last_tick_ms, 0);
+  EXPECT_EQ(store_.writeCount(), 1u);  // the processor's record joined the one atomic write
+  EXPECT_EQ(**store_.get(StateTable::kStore, kGlobalPartition, "processor"), "3");
+}
+
+TEST_F(IngestPipelineTest, FailedProcessorCommitKeepsTheBatchForALaterCommit) {
+  scheduleFirstBatchOfOneClick();
+  RecordingProcessor processor;
+  processor.fail_next_commit = true;
+  IngestPipeline pipeline(pipelineOptions(), store_, dead_letters_, nullptr);
+  pipeline.addProcessor(processor);
+
+  const Status failed = pipeline.runOnce(source_);
+  EXPECT_EQ(failed.code(), ErrorCode::kKafka);
+  EXPECT_EQ(offsetOf(store_, kClicks, 0), std::nullopt);
+
+  ASSERT_TRUE(pipeline.flush().isOk());  // the retry writes the record with its offset
+  EXPECT_EQ(offsetOf(store_, kClicks, 0), 1);
+  EXPECT_EQ(customerIn(store_, 0, "c1").recent_items.size(), 1u);
+}
+
+TEST_F(IngestPipelineTest, ProcessorsHearWhichCustomerPartitionsWereRevoked) {
+  IngestPipeline pipeline(pipelineOptions(), store_, dead_letters_, nullptr);
+  RecordingProcessor processor;
+  pipeline.addProcessor(processor);
+  ASSERT_TRUE(pipeline.onAssigned({{kClicks, 0}, {kPurchases, 0}, {kClicks, 1}}).isOk());
+  pipeline.onRevoked({{kClicks, 0}});
+  EXPECT_TRUE(processor.revoked_partitions.empty());  // purchases/0 still owned
+  pipeline.onRevoked({{kPurchases, 0}, {kClicks, 1}});
+  EXPECT_EQ(processor.revoked_partitions, (std::set<int32_t>{0, 1}));
+}
+
+// ---------------------------------------------------------------------------
 // Commits overlap folding: one write in flight, waited for where it matters.
 
 // A MemoryStateStore whose writes wait at a gate the test opens, and can fail.
