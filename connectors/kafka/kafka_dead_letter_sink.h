@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 
+#include "connectors/kafka/durable_producer.h"
 #include "connectors/kafka/kafka_client_config.h"
 #include "engine/pipeline/dead_letter_sink.h"
 
@@ -38,10 +39,7 @@ class KafkaDeadLetterSink final : public DeadLetterSink {
   explicit KafkaDeadLetterSink(DeadLetterOptions options);
 
   DeadLetterOptions options_;
-  std::unique_ptr<ClientEventLogger> logger_;
-  std::unique_ptr<DeliveryTracker> reports_;
-  std::unique_ptr<RdKafka::Producer> producer_;
-  std::string failed_to_queue_;  // pipeline thread only
+  std::unique_ptr<DurableProducer> producer_;
 };
 
 }  // namespace storepulse::kafka
