@@ -165,6 +165,9 @@ Result<IngestPipeline::CachedRecord*> IngestPipeline::cached(StateTable table, i
       SP_ASSIGN_OR_RETURN(record->value, decodeOrNew(stored, decodeStoreRecord));
       break;
     }
+    case StateTable::kAggregate:
+    case StateTable::kRule:
+      return Status(ErrorCode::kInternal, "the pipeline caches customer and global records only");
   }
   return cache_.insert(std::move(record));
 }

@@ -19,7 +19,13 @@ Result<std::optional<int64_t>> MemoryStateStore::nextOffset(const TopicPartition
 
 Status MemoryStateStore::write(const StateWriteBatch& batch) {
   std::lock_guard lock(mutex_);
-  for (const auto& w : batch.writes) records_[Key{w.table, w.partition, w.key}] = w.value;
+  for (const auto& w : batch.writes) {
+    if (w.erase) {
+      records_.erase(Key{w.table, w.partition, w.key});
+    } else {
+      records_[Key{w.table, w.partition, w.key}] = w.value;
+    }
+  }
   for (const auto& [tp, offset] : batch.next_offsets) offsets_[tp] = offset;
   ++write_count_;
   return Status::ok();

@@ -127,7 +127,8 @@ Status RocksDbStateStore::write(const StateWriteBatch& batch) {
     key.clear();
     appendBigEndian32(key, static_cast<uint32_t>(w.partition));
     key.append(w.key);
-    SP_RETURN_IF_ERROR(fromRocks(wb.Put(family(w.table), key, w.value), "state batch"));
+    SP_RETURN_IF_ERROR(fromRocks(w.erase ? wb.Delete(family(w.table), key) : wb.Put(family(w.table), key, w.value),
+                                 "state batch"));
   }
   std::string value;
   for (const auto& [tp, offset] : batch.next_offsets) {

@@ -7,6 +7,8 @@ std::string_view stateTableName(StateTable table) {
     case StateTable::kCustomer: return "customer";
     case StateTable::kInventory: return "inventory";
     case StateTable::kStore: return "store";
+    case StateTable::kAggregate: return "aggregate";
+    case StateTable::kRule: return "rule";
   }
   return "unknown";
 }

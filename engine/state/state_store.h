@@ -23,8 +23,14 @@
 
 namespace storepulse {
 
-enum class StateTable : uint8_t { kCustomer, kInventory, kStore };
-inline constexpr size_t kStateTableCount = 3;
+enum class StateTable : uint8_t {
+  kCustomer,
+  kInventory,
+  kStore,
+  kAggregate,  // windowed aggregates the rules declare, by partition and key
+  kRule,       // rule state: cooldown stamps, blocks, customer tags
+};
+inline constexpr size_t kStateTableCount = 5;
 std::string_view stateTableName(StateTable table);
 
 inline constexpr int32_t kGlobalPartition = -1;
@@ -40,6 +46,7 @@ struct StateWrite {
   int32_t partition;
   std::string key;
   std::string value;
+  bool erase = false;  // delete the record instead (value unused)
 };
 
 // What one commit writes atomically: records and the next offset to read

@@ -110,12 +110,26 @@ TYPED_TEST(StateStoreContract, GetOfAMissingRecordIsEmptyNotAnError) {
 }
 
 TYPED_TEST(StateStoreContract, PutThenGetPerTable) {
-  this->put(StateTable::kCustomer, 0, "k", "customer");
-  this->put(StateTable::kInventory, 0, "k", "inventory");
-  this->put(StateTable::kStore, 0, "k", "store");
-  EXPECT_EQ(this->get(StateTable::kCustomer, 0, "k"), "customer");
-  EXPECT_EQ(this->get(StateTable::kInventory, 0, "k"), "inventory");
-  EXPECT_EQ(this->get(StateTable::kStore, 0, "k"), "store");
+  for (size_t t = 0; t < kStateTableCount; ++t) {
+    const auto table = static_cast<StateTable>(t);
+    this->put(table, 0, "k", std::string(stateTableName(table)));
+  }
+  for (size_t t = 0; t < kStateTableCount; ++t) {
+    const auto table = static_cast<StateTable>(t);
+    EXPECT_EQ(this->get(table, 0, "k"), std::string(stateTableName(table)));
+  }
+}
+
+TYPED_TEST(StateStoreContract, EraseDeletesTheRecordInTheSameAtomicBatch) {
+  this->put(StateTable::kRule, 0, "block", "v");
+  StateWriteBatch batch;
+  batch.writes.push_back({StateTable::kRule, 0, "block", "", /*erase=*/true});
+  batch.writes.push_back({StateTable::kRule, 0, "other", "w"});
+  batch.next_offsets.push_back({TopicPartition{"t", 0}, 5});
+  ASSERT_TRUE(this->store().write(batch).isOk());
+  EXPECT_EQ(this->get(StateTable::kRule, 0, "block"), std::nullopt);
+  EXPECT_EQ(this->get(StateTable::kRule, 0, "other"), "w");
+  EXPECT_EQ(*this->store().nextOffset(TopicPartition{"t", 0}), 5);
 }
 
 TYPED_TEST(StateStoreContract, SameKeyInTwoPartitionsIsTwoRecords) {
@@ -275,6 +289,8 @@ TEST(StateTableName, NamesEveryTable) {
   EXPECT_EQ(stateTableName(StateTable::kCustomer), "customer");
   EXPECT_EQ(stateTableName(StateTable::kInventory), "inventory");
   EXPECT_EQ(stateTableName(StateTable::kStore), "store");
+  EXPECT_EQ(stateTableName(StateTable::kAggregate), "aggregate");
+  EXPECT_EQ(stateTableName(StateTable::kRule), "rule");
 }
 
 TEST(MemoryStateStore, CountsWrites) {
