@@ -63,6 +63,55 @@ int runCli(int argc, char** argv) {
   demo_cmd->add_option("--rate", demo.events_per_second, "Generated events per second.")->default_val(200);
   demo_cmd->add_option("--state", demo.state_path, "State directory (default: a fresh temporary one).");
 
+  ExprEvalArgs expr_eval;
+  auto* expr_cmd = app.add_subcommand("expr", "Work with CEL expressions, the language of rule conditions.");
+  expr_cmd->require_subcommand(1);
+  auto* expr_eval_cmd = expr_cmd->add_subcommand(
+      "eval",
+      "Evaluate one CEL expression and print one JSON line: {\"type\": T, \"value\": V}, or {\"error\": ...} "
+      "for a syntax, type or evaluation error (exit status 0 either way).");
+  expr_eval_cmd
+      ->add_option("expression", expr_eval.expression,
+                   "The expression, e.g. \"1 + 2 * 3\" (after --, if it starts with -).")
+      ->required();
+  expr_eval_cmd->add_option("--vars", expr_eval.vars_json,
+                            "Variables as a JSON object, e.g. '{\"x\": 5, \"tags\": [\"vip\"]}' (integers bind as "
+                            "int, other numbers as double; every variable is typed dyn).");
+
+  RulesArgs rules_args;
+  auto* rules_cmd = app.add_subcommand("rules", "Check or test a rules directory (YAML files; see docs/rules.md).");
+  rules_cmd->require_subcommand(1);
+  auto* rules_check_cmd = rules_cmd->add_subcommand(
+      "check", "Load every *.yaml file and compile every expression; print each error as file:line:col and exit "
+               "1 if there is any.");
+  auto* rules_test_cmd = rules_cmd->add_subcommand(
+      "test", "Run the `tests:` of every rule file (events in, expected firings out), like promtool test rules.");
+  for (auto* cmd : {rules_check_cmd, rules_test_cmd}) {
+    cmd->add_option("dir", rules_args.dir, "The rules directory.")->required()->check(CLI::ExistingDirectory);
+    cmd->add_option("--timezone", rules_args.timezone, "Zone of calendar windows and `at:` times for stores "
+                                                      "without one (IANA name or +08:00).")
+        ->default_val("UTC");
+  }
+
+  BacktestArgs backtest;
+  std::string backtest_until;
+  auto* backtest_cmd = app.add_subcommand(
+      "backtest", "Evaluate rules over recorded events in event-time order, exactly as the live engine would; "
+                  "write the alerts as JSON lines and print a per-rule summary.");
+  backtest_cmd->add_option("--rules", backtest.rules_dir, "The rules directory.")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  backtest_cmd->add_option("--events", backtest.events_path, "Recorded events: JSON lines with a `type` field "
+                                                             "(.gz too).")
+      ->required()
+      ->check(CLI::ExistingFile);
+  backtest_cmd->add_option("--output,-o", backtest.output_path, "Where the alerts go; - for stdout.")
+      ->default_val("-");
+  backtest_cmd->add_option("--timezone", backtest.timezone, "Default zone, as for `rules check`.")
+      ->default_val("UTC");
+  backtest_cmd->add_option("--until", backtest_until,
+                           "Run scheduled rules up to this RFC 3339 time (default: the last event's time).");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -74,6 +123,19 @@ int runCli(int argc, char** argv) {
   if (defaults_cmd->parsed()) return printDefaultConfig();
   if (produce_cmd->parsed()) return produceEvents(produce);
   if (import_cmd->parsed()) return importData(import);
+  if (expr_eval_cmd->parsed()) return evalExpression(expr_eval);
+  if (rules_check_cmd->parsed()) return checkRules(rules_args);
+  if (rules_test_cmd->parsed()) return testRules(rules_args);
+  if (backtest_cmd->parsed()) {
+    if (!backtest_until.empty()) {
+      backtest.until_ms = parseRfc3339Millis(backtest_until);
+      if (!backtest.until_ms) {
+        std::cerr << "storepulse backtest: --until " << backtest_until << " is not an RFC 3339 time\n";
+        return kExitUsage;
+      }
+    }
+    return runBacktest(backtest);
+  }
   if (demo_cmd->parsed()) {
     if (!demo_for.empty()) {
       auto ms = parseDurationMillis(demo_for);

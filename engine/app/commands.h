@@ -3,6 +3,7 @@
 // calls them. Each returns the process exit code.
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,34 @@ struct DemoArgs {
   std::string state_path;  // empty: a fresh temporary directory
 };
 int runDemo(const DemoArgs& args);
+
+struct ExprEvalArgs {
+  std::string expression;  // CEL
+  std::string vars_json;   // a JSON object of variables; empty for none
+};
+// Prints {"type": T, "value": V} or {"error": "..."}; always exits 0.
+int evalExpression(const ExprEvalArgs& args);
+
+struct RulesArgs {
+  std::string dir;                // a rules directory (*.yaml)
+  std::string timezone = "UTC";   // for calendar windows and `at:` when a store has none
+};
+// Reports every error with file, line and column; exit 1 on any.
+int checkRules(const RulesArgs& args);
+// Runs the `tests:` of every file, like `promtool test rules`.
+int testRules(const RulesArgs& args);
+
+struct BacktestArgs {
+  std::string rules_dir;
+  std::string events_path;          // JSON lines, plain or .gz
+  std::string output_path = "-";    // alerts as JSON lines; "-" for stdout
+  std::string alerts_topic = "storepulse.alerts";
+  std::string timezone = "UTC";
+  std::optional<int64_t> until_ms;  // run scheduled rules up to here (default: the last event)
+};
+// Evaluates the rules over recorded events in event-time order, exactly as
+// the live engine would, writing the alerts and a per-rule summary.
+int runBacktest(const BacktestArgs& args);
 
 // Exit codes.
 inline constexpr int kExitOk = 0;

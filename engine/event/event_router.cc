@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include "engine/core/time.h"
+
 namespace storepulse {
 
 struct EventRouter::Impl {
@@ -25,7 +27,13 @@ Result<RoutedEvent> EventRouter::route(std::string_view line) {
   if (type_name.empty()) return Status(ErrorCode::kInvalidArgument, "no string field 'type'");
   auto type = parseEventType(type_name);
   if (!type) return Status(ErrorCode::kInvalidArgument, "unknown event type '" + std::string(type_name) + "'");
-  RoutedEvent routed{*type, {}};
+  RoutedEvent routed{*type, {}, 0};
+  // Replays order events by time: read `ts` as the decoder would.
+  if (int64_t ms = 0; object["ts"].get_int64().get(ms) == simdjson::SUCCESS) {
+    routed.ts_ms = ms;
+  } else if (std::string_view text; object["ts"].get_string().get(text) == simdjson::SUCCESS) {
+    routed.ts_ms = parseRfc3339Millis(text).value_or(0);
+  }
   switch (*type) {
     case EventType::kInventory:
       routed.key = std::string(field("store_id")) + ":" + std::string(field("sku"));

@@ -4,6 +4,7 @@
 // inventory, store_id for stores (SPEC.md "Events (input)").
 // One per thread: it reuses its parser.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -16,6 +17,7 @@ namespace storepulse {
 struct RoutedEvent {
   EventType type;
   std::string key;
+  int64_t ts_ms = 0;  // event time when `ts` reads as one, else 0 (the decoder judges it)
 };
 
 class EventRouter {

@@ -57,7 +57,27 @@ Metrics::Metrics()
       assigned_partitions(BuildGauge()
                               .Name("storepulse_assigned_partitions")
                               .Help("Topic partitions this instance currently processes, by topic.")
-                              .Register(*registry_)) {
+                              .Register(*registry_)),
+      rule_evaluations(BuildCounter()
+                           .Name("storepulse_rule_evaluations_total")
+                           .Help("Rule conditions evaluated, by rule.")
+                           .Register(*registry_)),
+      rule_fires(BuildCounter()
+                     .Name("storepulse_rule_fires_total")
+                     .Help("Rules that fired (mode=shadow: would have fired), by rule.")
+                     .Register(*registry_)),
+      rule_errors(BuildCounter()
+                      .Name("storepulse_rule_errors_total")
+                      .Help("Rule evaluations that failed (the rule did not fire), by rule.")
+                      .Register(*registry_)),
+      rule_reloads(BuildCounter()
+                       .Name("storepulse_rule_reloads_total")
+                       .Help("Rule set reloads, by outcome (ok, error).")
+                       .Register(*registry_)),
+      late_events(BuildCounter()
+                      .Name("storepulse_aggregate_late_events_total")
+                      .Help("Events too late for an aggregate's allowed lateness, dead-lettered, by aggregate.")
+                      .Register(*registry_)) {
   BuildGauge()
       .Name("storepulse_build_info")
       .Help("Build information; the value is always 1.")

@@ -49,6 +49,13 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& state_errors;
   prometheus::Family<prometheus::Gauge>& assigned_partitions;
 
+  // Rule families.
+  prometheus::Family<prometheus::Counter>& rule_evaluations;  // rule
+  prometheus::Family<prometheus::Counter>& rule_fires;        // rule, mode (live, shadow)
+  prometheus::Family<prometheus::Counter>& rule_errors;       // rule
+  prometheus::Family<prometheus::Counter>& rule_reloads;      // outcome
+  prometheus::Family<prometheus::Counter>& late_events;       // aggregate
+
   // Registers the store's gauges, read at every scrape.
   void watchStateStore(const StateStore& store);
 

@@ -1,0 +1,234 @@
+// `storepulse rules check|test DIR` and `storepulse backtest`: marketing's
+// tools, on the same loader and the same engine code as `storepulse run`.
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "connectors/importers/gzip_line_reader.h"
+#include "engine/app/commands.h"
+#include "engine/core/log.h"
+#include "rules/cel/time_values.h"
+#include "rules/runtime/replay.h"
+#include "rules/ruleset/ruleset.h"
+
+namespace storepulse::app {
+namespace {
+
+// Loads a rules directory, printing every error; null when there is one.
+std::shared_ptr<const rules::CompiledRuleSet> load(const std::string& dir, const std::string& zone_name) {
+  // The replays log every partition they assign; the tools' output is theirs.
+  log::init("warn", log::Format::kText);
+  auto zone = cel::loadTimeZone(zone_name);
+  if (!zone.isOk()) {
+    std::cerr << "storepulse: --timezone " << zone_name << ": " << zone.status().message() << "\n";
+    return nullptr;
+  }
+  rules::RuleFileOptions options;
+  options.default_zone = *zone;
+  rules::LoadResult loaded = rules::loadRuleDirectory(dir, options);
+  for (const rules::Diagnostic& d : loaded.diagnostics) std::cerr << d.toString() << "\n";
+  if (!loaded.ok()) {
+    std::cerr << fmt::format("{}: {} error(s); nothing was loaded\n", dir, loaded.diagnostics.size());
+  }
+  return loaded.rules;
+}
+
+rules::ReplayOptions replayOptions(const std::string& zone_name) {
+  rules::ReplayOptions options;
+  options.engine.default_zone = *cel::loadTimeZone(zone_name);  // load() checked it
+  return options;
+}
+
+// Where replayed alerts go: a JSON-lines stream (backtests) or nowhere
+// (rule tests match firings instead). `emit` records are only counted.
+class AlertFile final : public OutputSink {
+ public:
+  AlertFile(std::ostream* out, std::string alerts_topic) : out_(out), alerts_topic_(std::move(alerts_topic)) {}
+  void send(std::string_view topic, std::string_view, std::string_view value) override {
+    if (topic == alerts_topic_) {
+      ++alerts;
+      if (out_) *out_ << value << "\n";
+    } else {
+      ++emitted;
+    }
+  }
+  Status flush(std::chrono::milliseconds) override {
+    if (out_ && !out_->flush()) return Status(ErrorCode::kIo, "cannot write the alerts file");
+    return Status::ok();
+  }
+  uint64_t alerts = 0;
+  uint64_t emitted = 0;
+
+ private:
+  std::ostream* out_;
+  std::string alerts_topic_;
+};
+
+// The fields an `expect:` entry gives must all equal the firing's.
+std::optional<std::string> mismatch(const std::map<std::string, std::string>& expected, const rules::Firing& got) {
+  for (const auto& [key, value] : expected) {
+    std::string actual;
+    if (key == "rule") {
+      actual = got.rule;
+    } else if (key == "action") {
+      actual = got.action;
+    } else if (key == "shadow") {
+      actual = got.shadow ? "true" : "false";
+    } else if (auto it = got.fields.find(key); it != got.fields.end()) {
+      actual = it->second;
+    } else {
+      return fmt::format("{} is not a field of a {} firing", key, got.action);
+    }
+    if (actual != value) return fmt::format("{}: expected '{}', got '{}'", key, value, actual);
+  }
+  return std::nullopt;
+}
+
+std::string describe(const rules::Firing& f) {
+  std::string out = fmt::format("{{rule: {}, action: {}", f.rule, f.action);
+  for (const char* key : {"customer_id", "store_id", "sku", "event_ts", "title"}) {
+    if (auto it = f.fields.find(key); it != f.fields.end() && !it->second.empty()) {
+      out += fmt::format(", {}: {}", key, it->second);
+    }
+  }
+  return out + (f.shadow ? ", shadow: true}" : "}");
+}
+
+// A progress bar on a terminal, nothing otherwise.
+class Progress {
+ public:
+  Progress() : enabled_(isatty(STDERR_FILENO) != 0) {}
+  void operator()(uint64_t done, uint64_t total) {
+    if (!enabled_ || total == 0) return;
+    const int percent = static_cast<int>(done * 100 / total);
+    if (percent == last_) return;
+    last_ = percent;
+    const int width = 40;
+    const int filled = percent * width / 100;
+    std::cerr << fmt::format("\r[{}{}] {:3d}%  {} / {} events", std::string(filled, '#'),
+                             std::string(width - filled, ' '), percent, done, total)
+              << std::flush;
+    if (done == total) std::cerr << "\n";
+  }
+
+ private:
+  bool enabled_;
+  int last_ = -1;
+};
+
+}  // namespace
+
+int checkRules(const RulesArgs& args) {
+  auto set = load(args.dir, args.timezone);
+  if (!set) return kExitFailure;
+  size_t tests = 0;
+  for (const auto& file : set->files) tests += file.tests.size();
+  std::cout << fmt::format("{}: {} file(s), {} aggregate(s), {} rule(s), {} test(s): OK (version {})\n", args.dir,
+                           set->files.size(), set->aggregates.size(), set->rules.size(), tests, set->version);
+  return kExitOk;
+}
+
+int testRules(const RulesArgs& args) {
+  auto set = load(args.dir, args.timezone);
+  if (!set) return kExitFailure;
+  size_t passed = 0;
+  size_t failed = 0;
+  for (const rules::RuleFile& file : set->files) {
+    if (file.tests.empty()) continue;
+    std::cout << "Unit Testing: " << file.path << "\n";
+    for (const rules::RuleTestCase& test : file.tests) {
+      AlertFile discard(nullptr, "storepulse.alerts");
+      rules::Replay replay(set, discard, replayOptions(args.timezone));
+      for (const std::string& event : test.given) replay.add(event);
+      std::vector<rules::Firing> firings;
+      const Status ran = replay.run(test.run_until_ms, [&](const rules::Firing& f) { firings.push_back(f); });
+      std::vector<std::string> problems;
+      if (!ran.isOk()) problems.push_back("the replay failed: " + ran.toString());
+      const auto summary = replay.summary();
+      for (const auto& [reason, n] : summary.dead_letters_by_reason) {
+        problems.push_back(fmt::format("{} given event(s) were dead-lettered ({})", n, reason));
+      }
+      for (size_t i = 0; i < std::max(test.expect.size(), firings.size()); ++i) {
+        if (i >= firings.size()) {
+          problems.push_back(fmt::format("expected firing #{} ({}) did not happen", i + 1, test.expect[i].at("rule")));
+        } else if (i >= test.expect.size()) {
+          problems.push_back(fmt::format("unexpected firing #{}: {}", i + 1, describe(firings[i])));
+        } else if (auto why = mismatch(test.expect[i], firings[i])) {
+          problems.push_back(fmt::format("firing #{} {}: {}", i + 1, describe(firings[i]), *why));
+        }
+      }
+      if (problems.empty()) {
+        ++passed;
+        std::cout << "  PASS  " << test.name << "\n";
+      } else {
+        ++failed;
+        std::cout << fmt::format("  FAIL  {} ({}:{})\n", test.name, test.where.file, test.where.line);
+        for (const std::string& p : problems) std::cout << "        " << p << "\n";
+      }
+    }
+  }
+  std::cout << fmt::format("{} passed, {} failed\n", passed, failed);
+  return failed == 0 ? kExitOk : kExitFailure;
+}
+
+int runBacktest(const BacktestArgs& args) {
+  auto set = load(args.rules_dir, args.timezone);
+  if (!set) return kExitFailure;
+  std::ofstream file;
+  std::ostream* out = &std::cout;
+  if (args.output_path != "-") {
+    file.open(args.output_path, std::ios::trunc);
+    if (!file) {
+      std::cerr << "storepulse: cannot write " << args.output_path << "\n";
+      return kExitFailure;
+    }
+    out = &file;
+  }
+  AlertFile alerts(out, args.alerts_topic);
+  rules::Replay replay(set, alerts, replayOptions(args.timezone));
+
+  auto reader = importers::GzipLineReader::open(args.events_path);
+  if (!reader.isOk()) {
+    std::cerr << "storepulse: " << reader.status().message() << "\n";
+    return kExitFailure;
+  }
+  std::string line;
+  for (;;) {
+    auto more = reader->next(line);
+    if (!more.isOk()) {
+      std::cerr << fmt::format("storepulse: {}:{}: {}\n", args.events_path, reader->lineNumber(),
+                               more.status().message());
+      return kExitFailure;
+    }
+    if (!*more) break;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    replay.add(line);
+  }
+  Progress progress;
+  const Status ran = replay.run(args.until_ms, {}, std::ref(progress));
+  if (!ran.isOk()) {
+    std::cerr << "storepulse: backtest failed: " << ran.toString() << "\n";
+    return kExitFailure;
+  }
+  const rules::ReplaySummary summary = replay.summary();
+  std::ostream& report = args.output_path == "-" ? std::cerr : std::cout;
+  report << fmt::format("backtest: {} events folded, {} dead-lettered, {} alert(s) written to {}\n", summary.events,
+                        summary.dead_letters, alerts.alerts, args.output_path == "-" ? "stdout" : args.output_path);
+  for (const auto& [reason, n] : summary.dead_letters_by_reason) report << fmt::format("  dead letters {}: {}\n", reason, n);
+  report << fmt::format("{:<32} {:>12} {:>10} {:>8}  {}\n", "rule", "evaluations", "fires", "errors", "mode");
+  for (const rules::CompiledRule& rule : set->compiled) {
+    const auto it = summary.rules.find(rule.spec->id);
+    const rules::RuleCounters c = it == summary.rules.end() ? rules::RuleCounters{} : it->second;
+    report << fmt::format("{:<32} {:>12} {:>10} {:>8}  {}{}\n", rule.spec->id, c.evaluations, c.fires, c.errors,
+                          rule.spec->mode == rules::RuleMode::kShadow ? "shadow" : "live",
+                          rule.spec->enabled ? "" : " (disabled)");
+  }
+  return kExitOk;
+}
+
+}  // namespace storepulse::app

@@ -1,0 +1,188 @@
+#include "rules/cel/program.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "rules/cel/checker.h"
+#include "rules/cel/parser.h"
+#include "rules/cel/standard_library.h"
+
+namespace storepulse::cel {
+
+namespace {
+
+// Turns the checked tree into evaluation nodes, folding what is constant.
+class Planner {
+ public:
+  Planner(const CheckedExpr& checked, std::vector<Value>& constants, std::vector<Diagnostic>& diagnostics)
+      : checked_(checked), constants_(constants), diagnostics_(diagnostics) {}
+
+  // Takes the constants out of `e`.
+  NodePtr plan(Expr& e) {
+    const Resolution& r = checked_.resolutions[e.id];
+    switch (e.kind) {
+      case ExprKind::kConstant: return constant(std::move(e.constant));
+      case ExprKind::kIdent: return planName(r);
+      case ExprKind::kSelect: {
+        if (r.variable != nullptr || r.type_value) return planName(r);
+        NodePtr operand = plan(*e.operand);
+        bool foldable = operand->constant() != nullptr;
+        const Type& operand_type = checked_.types[e.operand->id];
+        NodePtr node = r.field >= 0 ? fieldNode(std::move(operand), *operand_type.objectType(), r.field, e.name,
+                                                e.test_only)
+                                    : selectNode(std::move(operand), e.name, e.test_only);
+        return foldable ? fold(*node) : std::move(node);
+      }
+      case ExprKind::kCall: return planCall(e, r);
+      case ExprKind::kList: {
+        std::vector<NodePtr> elements = planAll(e.args);
+        bool foldable = allConstant(elements);
+        NodePtr node = listNode(std::move(elements));
+        return foldable ? fold(*node) : std::move(node);
+      }
+      case ExprKind::kMap: {
+        std::vector<std::pair<NodePtr, NodePtr>> entries;
+        bool foldable = true;
+        for (auto& [k, v] : e.entries) {
+          entries.emplace_back(plan(*k), plan(*v));
+          foldable = foldable && entries.back().first->constant() && entries.back().second->constant();
+        }
+        NodePtr node = mapNode(std::move(entries));
+        return foldable ? fold(*node) : std::move(node);
+      }
+      case ExprKind::kComprehension: {
+        NodePtr range = plan(*e.operand);
+        return comprehensionNode(e.macro, std::move(range), r.local_slot, planAll(e.args));
+      }
+    }
+    return nullptr;
+  }
+
+ private:
+  NodePtr constant(Value v) {
+    constants_.push_back(std::move(v));
+    return constantNode(constants_.back().view());
+  }
+
+  // Evaluates a node whose inputs are all constants, once.
+  NodePtr fold(const Node& node) {
+    Frame frame;
+    frame.cost_limit = std::numeric_limits<uint64_t>::max();
+    return constant(node.eval(frame));
+  }
+
+  static bool allConstant(const std::vector<NodePtr>& nodes) {
+    return std::all_of(nodes.begin(), nodes.end(), [](const NodePtr& n) { return n->constant() != nullptr; });
+  }
+
+  std::vector<NodePtr> planAll(std::vector<ExprPtr>& exprs) {
+    std::vector<NodePtr> nodes;
+    for (auto& e : exprs) nodes.push_back(plan(*e));
+    return nodes;
+  }
+
+  NodePtr planName(const Resolution& r) {
+    if (r.local_slot >= 0) return localNode(r.local_slot);
+    if (r.variable != nullptr) return variableNode(r.variable->slot);
+    return constant(Value::ofType(*r.type_value));
+  }
+
+  NodePtr planCall(Expr& e, const Resolution& r) {
+    std::vector<NodePtr> args;
+    if (e.operand) args.push_back(plan(*e.operand));
+    for (auto& a : e.args) args.push_back(plan(*a));
+    bool all_constant = allConstant(args);
+
+    if (e.name == op::kAnd || e.name == op::kOr) {
+      bool is_and = e.name == op::kAnd;
+      // `false && x` is false and `true || x` is true whatever x is.
+      for (const NodePtr& side : args) {
+        const Value* c = side->constant();
+        if (c != nullptr && c->kind() == ValueKind::kBool && c->boolValue() != is_and) return constant(*c);
+      }
+      NodePtr node = logicNode(is_and, std::move(args[0]), std::move(args[1]));
+      return all_constant ? fold(*node) : std::move(node);
+    }
+    if (e.name == op::kConditional) {
+      const Value* c = args[0]->constant();
+      if (c != nullptr && c->kind() == ValueKind::kBool) return std::move(args[c->boolValue() ? 1 : 2]);
+      return conditionalNode(std::move(args[0]), std::move(args[1]), std::move(args[2]));
+    }
+    if (e.name == "matches" && args[1]->constant() != nullptr &&
+        args[1]->constant()->kind() == ValueKind::kString) {
+      const Expr& pattern = e.operand ? *e.args[0] : *e.args[1];
+      auto regex = compileRegex(args[1]->constant()->stringValue());
+      if (!regex) {
+        diagnostics_.push_back(Diagnostic{pattern.location.line, pattern.location.column, regex.status().message()});
+        return constant(Value::null());
+      }
+      NodePtr node = matchesNode(std::move(args[0]), std::move(regex).value());
+      return all_constant ? fold(*node) : std::move(node);
+    }
+    bool foldable = all_constant && std::all_of(r.overloads.begin(), r.overloads.end(),
+                                                [](const Overload* o) { return o->foldable; });
+    NodePtr node = callNode(e.name, r.overloads, std::move(args));
+    return foldable ? fold(*node) : std::move(node);
+  }
+
+  const CheckedExpr& checked_;
+  std::vector<Value>& constants_;
+  std::vector<Diagnostic>& diagnostics_;
+};
+
+}  // namespace
+
+Status CompileResult::status() const {
+  if (ok()) return Status::ok();
+  std::string message;
+  for (const Diagnostic& d : diagnostics) message += (message.empty() ? "" : "; ") + d.toString();
+  return Status(ErrorCode::kInvalidArgument, message);
+}
+
+CompileResult Program::compile(std::string_view expr, const Env& env, ProgramOptions options) {
+  CompileResult result;
+  ParseResult parsed = parse(expr);
+  if (parsed.error) {
+    result.diagnostics.push_back(*parsed.error);
+    return result;
+  }
+  CheckedExpr checked = check(parsed.expr, env);
+  if (!checked.errors.empty()) {
+    result.diagnostics = std::move(checked.errors);
+    return result;
+  }
+  Program program;
+  program.root_ = Planner(checked, program.constants_, result.diagnostics).plan(*parsed.expr.root);
+  if (!result.diagnostics.empty()) return result;
+  program.local_slots_ = checked.local_slots;
+  program.result_type_ = checked.types[parsed.expr.root->id];
+  program.options_ = options;
+  result.program.emplace(std::move(program));
+  return result;
+}
+
+Result<Value> Program::evaluate(const Activation& activation) const {
+  // Comprehension variables live on the stack unless macros nest deeper
+  // than this.
+  constexpr int kInlineLocals = 8;
+  Value inline_locals[kInlineLocals];
+  std::vector<Value> heap_locals;
+  Frame frame;
+  frame.activation = &activation;
+  frame.locals = inline_locals;
+  frame.cost_limit = options_.cost_limit;
+  if (local_slots_ > kInlineLocals) {
+    heap_locals.resize(local_slots_);
+    frame.locals = heap_locals.data();
+  }
+  Value v = root_->eval(frame);
+  // Checked after the fact: && and || may have absorbed the error.
+  if (frame.overLimit()) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "cost limit exceeded (limit " + std::to_string(options_.cost_limit) + " steps)");
+  }
+  if (v.isError()) return Status(ErrorCode::kInvalidArgument, v.errorMessage());
+  return v;
+}
+
+}  // namespace storepulse::cel

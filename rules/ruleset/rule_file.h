@@ -1,0 +1,140 @@
+#pragma once
+// A rule file as written (SPEC.md "Rules"): `aggregates`, `rules` and
+// `tests`, read from YAML with every structural error reported with its
+// file, line and column. Expressions stay text here; ruleset.h compiles
+// them against the declared aggregates and event types.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/aggregates/aggregate_spec.h"
+#include "engine/event/event.h"
+
+namespace storepulse::rules {
+
+struct SourceLocation {
+  std::string file;
+  int line = 0;    // 1-based; 0: the file as a whole
+  int column = 0;  // 1-based
+};
+
+struct Diagnostic {
+  SourceLocation where;
+  std::string message;
+  std::string toString() const;  // "file:line:col: message"
+};
+
+// A CEL expression and where its text starts in the file.
+struct Expression {
+  std::string text;
+  SourceLocation where;
+  // How the text sits in the YAML: a quoted scalar starts one column after
+  // its quote; a block scalar ("|") starts on the next line.
+  enum class Style { kPlain, kQuoted, kBlock } style = Style::kPlain;
+  // Where line/column of the expression text falls in the file.
+  SourceLocation locate(int expr_line, int expr_column) const;
+};
+
+// "Hello {{customer.name}}": literal text and expressions, in order.
+struct Template {
+  struct Part {
+    bool is_expression = false;
+    std::string literal;   // when !is_expression
+    Expression expression;  // when is_expression
+  };
+  std::vector<Part> parts;
+  SourceLocation where;
+};
+
+struct AlertAction {
+  std::string to;  // guide, store_manager, or a channel name
+  std::string severity;
+  Template title;
+  std::optional<Template> body;
+  int recommend = 0;  // in-stock recommendations to attach
+  std::vector<std::pair<std::string, Expression>> facts;  // attached, in file order
+};
+
+struct BlockAction {
+  Expression sku;
+  Expression store;
+};
+
+struct TagAction {
+  std::string name;
+  Expression value;
+};
+
+struct EmitAction {
+  std::string topic;
+  std::vector<std::pair<std::string, Expression>> fields;
+};
+
+struct Schedule {
+  int64_t every_ms = 0;           // every multiple of this since the epoch (in the store's zone for days)
+  int minute_of_day = -1;         // at: "HH:MM" local time; -1 when `every` is used
+  enum class ForEach { kStore } for_each = ForEach::kStore;
+};
+
+struct Cooldown {
+  std::vector<std::string> key;  // event fields; empty: the customer (or the store for scheduled rules)
+  int64_t for_ms = 0;            // 0: no cooldown
+};
+
+enum class RuleMode { kLive, kShadow };
+
+struct RuleSpec {
+  std::string id;
+  std::string description;
+  SourceLocation where;
+  std::vector<EventType> on;        // event-triggered rules
+  std::optional<Schedule> schedule;  // scheduled rules
+  Expression when;                  // empty text: always
+  Cooldown cooldown;
+  int priority = 0;                 // higher first when several rules fire on one event
+  bool enabled = true;
+  RuleMode mode = RuleMode::kLive;
+  std::optional<AlertAction> alert;
+  std::optional<BlockAction> block;
+  std::optional<TagAction> tag;
+  std::optional<EmitAction> emit;
+};
+
+struct RuleTestCase {
+  std::string name;
+  SourceLocation where;
+  std::vector<std::string> given;  // events as JSON objects with a "type" field, in order
+  std::optional<int64_t> run_until_ms;  // the clock advances to here after the events (scheduled rules)
+  std::vector<std::map<std::string, std::string>> expect;  // fields each fired action must match, in order
+};
+
+struct RuleFile {
+  std::string path;
+  std::vector<std::pair<AggregateSpec, SourceLocation>> aggregates;
+  std::vector<RuleSpec> rules;
+  std::vector<RuleTestCase> tests;
+};
+
+struct RuleFileOptions {
+  absl::TimeZone default_zone;             // calendar windows and `at:` times
+  int64_t default_lateness_ms = 3600000;   // aggregates without `lateness:`
+};
+
+// The keys each mapping of a rule file accepts: the parser checks against
+// these, and a test keeps the published JSON Schema in step with them.
+struct RuleFileKeys {
+  std::vector<std::string_view> file, aggregate, rule, cooldown, alert, block, tag, emit, test;
+};
+const RuleFileKeys& ruleFileKeys();
+
+// Reads one rule file. Every structural error is appended to `diagnostics`;
+// the returned file holds what could be read (callers use it only when no
+// error was added).
+RuleFile parseRuleFile(const std::string& path, const std::string& text, const RuleFileOptions& options,
+                       std::vector<Diagnostic>& diagnostics);
+
+}  // namespace storepulse::rules

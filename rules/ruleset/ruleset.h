@@ -1,0 +1,69 @@
+#pragma once
+// A rules directory loaded as one set: every `*.yaml` file read, checked
+// across files (rule ids and aggregate names are global), and every
+// expression compiled with CEL's type checker against the declared
+// aggregates. `storepulse rules check`, `rules test`, backtests and the live
+// engine all load rules through here, so they agree on what a rule means.
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rules/cel/program.h"
+#include "rules/ruleset/bindings.h"
+#include "rules/ruleset/rule_file.h"
+
+namespace storepulse::rules {
+
+struct RuleSet {
+  std::vector<RuleFile> files;  // in file name order
+  // Every aggregate and rule across the files, in file order.
+  std::vector<const AggregateSpec*> aggregates;
+  std::vector<const RuleSpec*> rules;
+};
+
+// "{{customer.name}} looks at {{event.sku}}", compiled.
+struct CompiledTemplate {
+  struct Part {
+    std::string literal;
+    std::optional<cel::Program> expression;  // set for {{...}} parts
+  };
+  std::vector<Part> parts;
+};
+
+struct CompiledRule {
+  const RuleSpec* spec = nullptr;
+  std::optional<cel::Program> when;  // none: always
+  std::optional<CompiledTemplate> title;
+  std::optional<CompiledTemplate> body;
+  std::vector<std::pair<std::string, cel::Program>> facts;
+  std::optional<cel::Program> block_sku;
+  std::optional<cel::Program> block_store;
+  std::optional<cel::Program> tag_value;
+  std::vector<std::pair<std::string, cel::Program>> emit_fields;
+};
+
+struct CompiledRuleSet : RuleSet {
+  std::unique_ptr<RuleEnv> env;
+  std::vector<CompiledRule> compiled;  // highest priority first, then file order
+  std::array<std::vector<const CompiledRule*>, kEventTypeCount> by_event_type;
+  std::vector<const CompiledRule*> scheduled;
+  // Aggregates (indexes into env->aggregates) each event type folds into.
+  std::array<std::vector<int>, kEventTypeCount> aggregates_by_event_type;
+  std::string version;  // a hash of the files' contents: what GET /v1/rules shows
+};
+
+struct LoadResult {
+  std::shared_ptr<const CompiledRuleSet> rules;  // set only when there is no error
+  std::vector<Diagnostic> diagnostics;           // every error, sorted by file, line, column
+  bool ok() const { return rules != nullptr; }
+};
+
+// Loads the `*.yaml` and `*.yml` files directly in `dir`.
+LoadResult loadRuleDirectory(const std::string& dir, const RuleFileOptions& options);
+// Loads the given files as one set (tests and tools).
+LoadResult loadRuleFiles(const std::vector<std::string>& paths, const RuleFileOptions& options);
+
+}  // namespace storepulse::rules

@@ -1,0 +1,145 @@
+#pragma once
+// The rule engine (SPEC.md "Rules"): an EventProcessor on the ingest
+// pipeline. For each event, after the pipeline folded it into customer or
+// global state, it
+//   1. folds the event into the aggregates that count its type (late events
+//      past an aggregate's allowed lateness are dead-lettered instead),
+//   2. evaluates the rules that list the event's type in `on:`, highest
+//      priority first, and for each that holds and is out of cooldown,
+//   3. acts: an alert or `emit` record to the output sink, a block set or
+//      lifted, a customer tag set.
+// Scheduled rules run when the engine clock passes their times. Aggregate,
+// cooldown, block and tag state joins the pipeline's atomic commit; output
+// is flushed before it. The same class runs in `storepulse run`, in
+// backtests and in rule tests: only the clock and the sinks differ.
+
+#include <absl/time/time.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "engine/aggregates/windowed_aggregate.h"
+#include "engine/alerts/alert.h"
+#include "engine/metrics/metrics.h"
+#include "engine/pipeline/dead_letter_sink.h"
+#include "engine/pipeline/event_processor.h"
+#include "engine/pipeline/output_sink.h"
+#include "rules/ruleset/ruleset.h"
+
+namespace storepulse::rules {
+
+struct RuleEngineOptions {
+  // The engine clock: `now` in expressions and what scheduled rules follow.
+  // Live engines use the wall clock; backtests and rule tests the event
+  // time (the newest event seen), so that they are reproducible.
+  enum class Clock { kWall, kEventTime } clock = Clock::kWall;
+  bool run_scheduled = true;  // one pipeline per instance runs them (the group one)
+  std::string alerts_topic = "storepulse.alerts";
+  absl::TimeZone default_zone;  // calendar windows, `now`, `at:` when a store has none
+  std::chrono::milliseconds flush_timeout{30000};
+  size_t cache_max_records = 200000;  // aggregate and rule records kept between commits
+};
+
+// What one rule did, for tests, backtest summaries and GET /v1/rules.
+struct RuleCounters {
+  uint64_t evaluations = 0;
+  uint64_t fires = 0;  // shadow rules: would-fire
+  uint64_t errors = 0;
+};
+
+// One action a rule took (or, in shadow mode, would have taken): what rule
+// tests match their `expect:` entries against, and what backtests count.
+struct Firing {
+  std::string rule;
+  std::string action;  // alert, block, unblock, tag, emit
+  bool shadow = false;
+  // customer_id, store_id, sku, event_ts, and per action: id, severity,
+  // title, recipient (alert); name, value (tag); topic (emit).
+  std::map<std::string, std::string> fields;
+};
+
+class RuleEngine final : public EventProcessor {
+ public:
+  // `metrics` may be null. Sinks and store must outlive the engine.
+  RuleEngine(RuleEngineOptions options, std::shared_ptr<const CompiledRuleSet> rules, StateStore& store,
+             OutputSink& output, DeadLetterSink& dead_letters, Metrics* metrics);
+  ~RuleEngine() override;
+
+  // Swaps in a new rule set between two events (any thread may call it);
+  // aggregates whose definition did not change keep their state.
+  void replaceRules(std::shared_ptr<const CompiledRuleSet> rules);
+  std::shared_ptr<const CompiledRuleSet> currentRules() const;
+  // Customer partitions this instance owns: scheduled rules read store-keyed
+  // aggregates from all of them. Default: partition 0 only.
+  void setOwnedPartitions(std::function<std::set<int32_t>()> owned) { owned_partitions_ = std::move(owned); }
+  // Event-time clock only: runs the scheduled rules due up to `until_ms`
+  // (the end of a backtest or rule test).
+  Status advanceClockTo(int64_t until_ms);
+  // Per rule id, since start. Thread-safe.
+  std::map<std::string, RuleCounters> counters() const;
+  // Called on the pipeline thread for every action taken.
+  void setFiringListener(std::function<void(const Firing&)> listener) { listener_ = std::move(listener); }
+
+  // EventProcessor
+  Status process(const ProcessedEvent& e) override;
+  Status tick(int64_t wall_clock_ms) override;
+  Status prepareCommit(StateWriteBatch& batch) override;
+  void revoked(const std::set<int32_t>& partitions) override;
+
+ private:
+  struct Entry;
+  class Evaluation;
+
+  void pickUpReload();
+  Status foldAggregates(const ProcessedEvent& e);
+  Status evaluateRules(const ProcessedEvent& e);
+  Status runScheduled(int64_t after_ms, int64_t until_ms);
+  Status runScheduledAt(const CompiledRule& rule, const std::string& store_id, const StoreRecord& store,
+                        int64_t at_ms);
+  Status fire(const CompiledRule& rule, Evaluation& ev);
+  void announce(const CompiledRule& rule, std::string action, const Evaluation& ev,
+                std::map<std::string, std::string> fields);
+
+  Result<Entry*> entry(StateTable table, int32_t partition, const std::string& key);
+  Result<WindowedAggregate*> aggregate(int32_t partition, const AggregateSpec& spec, const std::string& key);
+  Result<const StoreRecord*> storeRecord(const std::string& id);
+  const absl::TimeZone& zoneOf(const StoreRecord* store);
+  enum class Outcome { kEvaluated, kFired, kFailed };
+  // Counts for the rule and its metrics; returns its errors so far.
+  uint64_t count(const CompiledRule& rule, Outcome outcome);
+
+  RuleEngineOptions options_;
+  std::shared_ptr<const CompiledRuleSet> rules_;
+  StateStore& store_;
+  OutputSink& output_;
+  DeadLetterSink& dead_letters_;
+  Metrics* metrics_;
+  std::function<std::set<int32_t>()> owned_partitions_;
+  std::function<void(const Firing&)> listener_;
+
+  mutable std::mutex reload_mutex_;
+  std::shared_ptr<const CompiledRuleSet> pending_rules_;  // guarded by reload_mutex_
+  std::shared_ptr<const CompiledRuleSet> published_rules_;  // guarded by reload_mutex_
+
+  std::unordered_map<std::string, std::unique_ptr<Entry>> cache_;  // aggregate and rule records
+  std::vector<Entry*> dirty_;
+  std::unordered_map<std::string, std::unique_ptr<StoreRecord>> stores_;  // read through; refreshed per commit
+  std::map<std::string, absl::TimeZone> zones_;
+  bool sent_output_ = false;
+  bool sent_dead_letters_ = false;
+  int64_t event_clock_ms_ = INT64_MIN;       // newest event time seen (event-time clock)
+  int64_t scheduled_until_ms_ = INT64_MIN;   // scheduled times up to here have run
+
+  mutable std::mutex counters_mutex_;
+  std::map<std::string, RuleCounters> counters_;
+};
+
+}  // namespace storepulse::rules
