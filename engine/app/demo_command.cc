@@ -8,6 +8,7 @@
 #include "connectors/kafka/kafka_event_producer.h"
 #include "engine/app/commands.h"
 #include "engine/app/engine.h"
+#include "engine/app/rules_controller.h"
 #include "engine/app/stop_signal.h"
 #include "engine/core/log.h"
 #include "engine/core/time.h"
@@ -84,8 +85,17 @@ void printSummary(const Engine& engine, const TrafficPump& pump, double seconds)
             << "  events produced:        " << pump.sent() << " valid, " << pump.malformed() << " malformed\n"
             << "  events folded in state: " << counters.events << "\n"
             << "  dead-lettered:          " << counters.invalid << "\n"
-            << "  state commits:          " << counters.commits << "\n"
-            << "  alerts and blocks:      none yet; the rule engine is not built (see docs/roadmap.md)\n";
+            << "  state commits:          " << counters.commits << "\n";
+  if (const RulesController* rules = engine.rules()) {
+    const nlohmann::json described = rules->describe();
+    std::cout << "  rules (" << described["dir"].get<std::string>() << ", version "
+              << described["version"].get<std::string>() << "), fires by rule:\n";
+    for (const auto& rule : described["rules"]) {
+      std::cout << fmt::format("    {:<28} {:>6} fired, {:>7} evaluated{}\n", rule["id"].get<std::string>(),
+                               rule["fires"].get<uint64_t>(), rule["evaluations"].get<uint64_t>(),
+                               rule["mode"] == "shadow" ? " (shadow: would-fire, not pushed)" : "");
+    }
+  }
   struct Top {
     std::string id;
     CustomerState state;
@@ -142,6 +152,7 @@ int runDemo(const DemoArgs& args) {
     }
   }
   (void)kafka.value()->createTopic(config.kafka.dead_letter_topic, 1);
+  (void)kafka.value()->createTopic(config.rules.alerts_topic, kDemoPartitions);
 
   auto engine = Engine::start(config);
   if (!engine.isOk()) {
@@ -173,6 +184,7 @@ int runDemo(const DemoArgs& args) {
             << "  health:   " << url << "/healthz   ready: " << url << "/readyz\n"
             << "  metrics:  " << url << "/metrics\n"
             << "  customer: " << url << "/v1/customers/" << sample_customer << "\n"
+            << "  rules:    " << url << "/v1/rules\n"
             << (args.duration ? "Stopping by itself after the set time.\n" : "Press Ctrl-C to stop.\n")
             << std::flush;
 

@@ -3,7 +3,9 @@
 #include "connectors/http/http_server.h"
 #include "connectors/kafka/kafka_dead_letter_sink.h"
 #include "connectors/kafka/kafka_event_source.h"
+#include "connectors/kafka/kafka_output_sink.h"
 #include "engine/app/http_api.h"
+#include "engine/app/rules_controller.h"
 #include "engine/core/log.h"
 #include "engine/state/rocksdb_state_store.h"
 
@@ -65,6 +67,7 @@ Result<std::unique_ptr<Engine>> Engine::start(const Config& config) {
       std::make_unique<IngestPipeline>(group_options, *engine->store_, *engine->dead_letters_, &engine->metrics_);
   engine->global_pipeline_ =
       std::make_unique<IngestPipeline>(global_options, *engine->store_, *engine->dead_letters_, &engine->metrics_);
+  if (!config.rules.dir.empty()) SP_RETURN_IF_ERROR(engine->startRules(config));
 
   http::HttpServerOptions http_options;
   http_options.address = config.http.address;
@@ -86,6 +89,36 @@ Result<std::unique_ptr<Engine>> Engine::start(const Config& config) {
   return engine;
 }
 
+Status Engine::startRules(const Config& config) {
+  SP_ASSIGN_OR_RETURN(rules_, RulesController::load(config.rules, metrics_));
+  kafka::OutputSinkOptions output;
+  output.bootstrap_servers = config.kafka.bootstrap_servers;
+  output.client = config.kafka.producer;
+  SP_ASSIGN_OR_RETURN(group_output_, kafka::KafkaOutputSink::create(output));
+  SP_ASSIGN_OR_RETURN(global_output_, kafka::KafkaOutputSink::create(output));
+  rules::RuleEngineOptions options;
+  options.clock = config.rules.event_time_clock ? rules::RuleEngineOptions::Clock::kEventTime
+                                                : rules::RuleEngineOptions::Clock::kWall;
+  options.alerts_topic = config.rules.alerts_topic;
+  options.default_zone = rules_->fileOptions().default_zone;
+  options.cache_max_records = config.ingest.cache_max_records;
+  // Scheduled rules run once per instance: on the group pipeline, which
+  // owns the store-keyed aggregates of its partitions.
+  options.run_scheduled = true;
+  group_rules_ = std::make_unique<rules::RuleEngine>(options, rules_->current(), *store_, *group_output_,
+                                                     *dead_letters_, &metrics_);
+  group_rules_->setOwnedPartitions([this] { return group_pipeline_->ownedPartitions(); });
+  options.run_scheduled = false;
+  global_rules_ = std::make_unique<rules::RuleEngine>(options, rules_->current(), *store_, *global_output_,
+                                                      *dead_letters_, &metrics_);
+  group_pipeline_->addProcessor(*group_rules_);
+  global_pipeline_->addProcessor(*global_rules_);
+  rules_->attach(*group_rules_);
+  rules_->attach(*global_rules_);
+  rules_->startWatching();
+  return Status::ok();
+}
+
 void Engine::runPipeline(IngestPipeline& pipeline, EventSource& source, Status& result) {
   result = pipeline.run(source, stop_);
   if (!result.isOk()) {
@@ -104,6 +137,7 @@ void Engine::requestStop() { stop_ = true; }
 Status Engine::wait() {
   if (group_thread_.joinable()) group_thread_.join();
   if (global_thread_.joinable()) global_thread_.join();
+  if (rules_) rules_->stopWatching();
   if (http_) http_->stop();
   SP_RETURN_IF_ERROR(group_result_);
   return global_result_;

@@ -14,13 +14,17 @@
 #include "engine/core/status.h"
 #include "engine/metrics/metrics.h"
 #include "engine/pipeline/ingest_pipeline.h"
+#include "engine/pipeline/output_sink.h"
 #include "engine/state/state_store.h"
+#include "rules/runtime/rule_engine.h"
 
 namespace storepulse::http {
 class HttpServer;
 }
 
 namespace storepulse::app {
+
+class RulesController;
 
 class Engine {
  public:
@@ -43,14 +47,24 @@ class Engine {
   const StateStore& store() const { return *store_; }
   // The partitions of customer-keyed topics this instance owns.
   std::set<int32_t> ownedPartitions() const;
+  // The rule set and its reloads; null when rules.dir is empty.
+  RulesController* rules() { return rules_.get(); }
+  const RulesController* rules() const { return rules_.get(); }
 
  private:
   Engine() = default;
+  Status startRules(const Config& config);
   void runPipeline(IngestPipeline& pipeline, EventSource& source, Status& result);
 
   Metrics metrics_;
   std::unique_ptr<StateStore> store_;
   std::unique_ptr<DeadLetterSink> dead_letters_;
+  std::unique_ptr<RulesController> rules_;
+  // One output producer per pipeline thread: each flushes what it sent.
+  std::unique_ptr<OutputSink> group_output_;
+  std::unique_ptr<OutputSink> global_output_;
+  std::unique_ptr<rules::RuleEngine> group_rules_;
+  std::unique_ptr<rules::RuleEngine> global_rules_;
   std::unique_ptr<EventSource> group_source_;
   std::unique_ptr<EventSource> global_source_;
   std::unique_ptr<IngestPipeline> group_pipeline_;

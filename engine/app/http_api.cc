@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/app/engine.h"
+#include "engine/app/rules_controller.h"
 #include "engine/state/customer_state.h"
 
 namespace storepulse::app {
@@ -47,6 +48,20 @@ http::Router makeRouter(Engine& engine) {
       return http::HttpResponse::json(200, body);
     }
     return http::HttpResponse::error(404, "no customer '" + id + "' in the partitions this instance owns");
+  });
+  mustAdd(router, "GET", "/v1/rules", [&engine](const http::HttpRequest&) {
+    if (engine.rules() == nullptr) return http::HttpResponse::error(404, "no rules: rules.dir is empty");
+    return http::HttpResponse::json(200, engine.rules()->describe());
+  });
+  mustAdd(router, "POST", "/v1/rules/reload", [&engine](const http::HttpRequest&) {
+    if (engine.rules() == nullptr) return http::HttpResponse::error(404, "no rules: rules.dir is empty");
+    Status reloaded = engine.rules()->reload("POST /v1/rules/reload");
+    if (!reloaded.isOk()) {
+      // The running set stays; the body says why the new one was refused.
+      return http::HttpResponse::json(422, {{"error", "the new rule set has errors; the running set stays"},
+                                            {"diagnostics", reloaded.message()}});
+    }
+    return http::HttpResponse::json(200, engine.rules()->describe());
   });
   return router;
 }

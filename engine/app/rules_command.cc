@@ -14,6 +14,7 @@
 #include "engine/core/log.h"
 #include "rules/cel/time_values.h"
 #include "rules/runtime/replay.h"
+#include "rules/runtime/rule_tests.h"
 #include "rules/ruleset/ruleset.h"
 
 namespace storepulse::app {
@@ -44,60 +45,30 @@ rules::ReplayOptions replayOptions(const std::string& zone_name) {
   return options;
 }
 
-// Where replayed alerts go: a JSON-lines stream (backtests) or nowhere
-// (rule tests match firings instead). `emit` records are only counted.
+// Where a backtest's alerts go: a JSON-lines stream. `emit` records are
+// only counted.
 class AlertFile final : public OutputSink {
  public:
-  AlertFile(std::ostream* out, std::string alerts_topic) : out_(out), alerts_topic_(std::move(alerts_topic)) {}
+  AlertFile(std::ostream& out, std::string alerts_topic) : out_(out), alerts_topic_(std::move(alerts_topic)) {}
   void send(std::string_view topic, std::string_view, std::string_view value) override {
     if (topic == alerts_topic_) {
       ++alerts;
-      if (out_) *out_ << value << "\n";
+      out_ << value << "\n";
     } else {
       ++emitted;
     }
   }
   Status flush(std::chrono::milliseconds) override {
-    if (out_ && !out_->flush()) return Status(ErrorCode::kIo, "cannot write the alerts file");
+    if (!out_.flush()) return Status(ErrorCode::kIo, "cannot write the alerts file");
     return Status::ok();
   }
   uint64_t alerts = 0;
   uint64_t emitted = 0;
 
  private:
-  std::ostream* out_;
+  std::ostream& out_;
   std::string alerts_topic_;
 };
-
-// The fields an `expect:` entry gives must all equal the firing's.
-std::optional<std::string> mismatch(const std::map<std::string, std::string>& expected, const rules::Firing& got) {
-  for (const auto& [key, value] : expected) {
-    std::string actual;
-    if (key == "rule") {
-      actual = got.rule;
-    } else if (key == "action") {
-      actual = got.action;
-    } else if (key == "shadow") {
-      actual = got.shadow ? "true" : "false";
-    } else if (auto it = got.fields.find(key); it != got.fields.end()) {
-      actual = it->second;
-    } else {
-      return fmt::format("{} is not a field of a {} firing", key, got.action);
-    }
-    if (actual != value) return fmt::format("{}: expected '{}', got '{}'", key, value, actual);
-  }
-  return std::nullopt;
-}
-
-std::string describe(const rules::Firing& f) {
-  std::string out = fmt::format("{{rule: {}, action: {}", f.rule, f.action);
-  for (const char* key : {"customer_id", "store_id", "sku", "event_ts", "title"}) {
-    if (auto it = f.fields.find(key); it != f.fields.end() && !it->second.empty()) {
-      out += fmt::format(", {}: {}", key, it->second);
-    }
-  }
-  return out + (f.shadow ? ", shadow: true}" : "}");
-}
 
 // A progress bar on a terminal, nothing otherwise.
 class Progress {
@@ -136,43 +107,23 @@ int checkRules(const RulesArgs& args) {
 int testRules(const RulesArgs& args) {
   auto set = load(args.dir, args.timezone);
   if (!set) return kExitFailure;
-  size_t passed = 0;
   size_t failed = 0;
-  for (const rules::RuleFile& file : set->files) {
-    if (file.tests.empty()) continue;
-    std::cout << "Unit Testing: " << file.path << "\n";
-    for (const rules::RuleTestCase& test : file.tests) {
-      AlertFile discard(nullptr, "storepulse.alerts");
-      rules::Replay replay(set, discard, replayOptions(args.timezone));
-      for (const std::string& event : test.given) replay.add(event);
-      std::vector<rules::Firing> firings;
-      const Status ran = replay.run(test.run_until_ms, [&](const rules::Firing& f) { firings.push_back(f); });
-      std::vector<std::string> problems;
-      if (!ran.isOk()) problems.push_back("the replay failed: " + ran.toString());
-      const auto summary = replay.summary();
-      for (const auto& [reason, n] : summary.dead_letters_by_reason) {
-        problems.push_back(fmt::format("{} given event(s) were dead-lettered ({})", n, reason));
-      }
-      for (size_t i = 0; i < std::max(test.expect.size(), firings.size()); ++i) {
-        if (i >= firings.size()) {
-          problems.push_back(fmt::format("expected firing #{} ({}) did not happen", i + 1, test.expect[i].at("rule")));
-        } else if (i >= test.expect.size()) {
-          problems.push_back(fmt::format("unexpected firing #{}: {}", i + 1, describe(firings[i])));
-        } else if (auto why = mismatch(test.expect[i], firings[i])) {
-          problems.push_back(fmt::format("firing #{} {}: {}", i + 1, describe(firings[i]), *why));
-        }
-      }
-      if (problems.empty()) {
-        ++passed;
-        std::cout << "  PASS  " << test.name << "\n";
-      } else {
-        ++failed;
-        std::cout << fmt::format("  FAIL  {} ({}:{})\n", test.name, test.where.file, test.where.line);
-        for (const std::string& p : problems) std::cout << "        " << p << "\n";
-      }
+  const rules::RuleFile* current = nullptr;
+  const auto results = rules::runRuleTests(set, replayOptions(args.timezone));
+  for (const rules::RuleTestResult& r : results) {
+    if (r.file != current) {
+      current = r.file;
+      std::cout << "Unit Testing: " << r.file->path << "\n";
     }
+    if (r.passed()) {
+      std::cout << "  PASS  " << r.test->name << "\n";
+      continue;
+    }
+    ++failed;
+    std::cout << fmt::format("  FAIL  {} ({}:{})\n", r.test->name, r.test->where.file, r.test->where.line);
+    for (const std::string& p : r.problems) std::cout << "        " << p << "\n";
   }
-  std::cout << fmt::format("{} passed, {} failed\n", passed, failed);
+  std::cout << fmt::format("{} passed, {} failed\n", results.size() - failed, failed);
   return failed == 0 ? kExitOk : kExitFailure;
 }
 
@@ -189,7 +140,7 @@ int runBacktest(const BacktestArgs& args) {
     }
     out = &file;
   }
-  AlertFile alerts(out, args.alerts_topic);
+  AlertFile alerts(*out, args.alerts_topic);
   rules::Replay replay(set, alerts, replayOptions(args.timezone));
 
   auto reader = importers::GzipLineReader::open(args.events_path);

@@ -3,6 +3,7 @@
 
 #include "engine/app/commands.h"
 #include "engine/app/engine.h"
+#include "engine/app/rules_controller.h"
 #include "engine/app/stop_signal.h"
 #include "engine/core/log.h"
 
@@ -23,6 +24,9 @@ int runEngine(const RunArgs& args) {
   }
   while (!stopRequested() && !engine.value()->stopping()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (takeReloadRequest() && engine.value()->rules() != nullptr) {
+      (void)engine.value()->rules()->reload("SIGHUP");  // logged and counted inside
+    }
   }
   log::info("stopping: finishing the batch, committing, leaving the group");
   engine.value()->requestStop();

@@ -1,5 +1,6 @@
 #include "engine/config/config.h"
 
+#include <absl/time/time.h>
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -164,6 +165,38 @@ const std::vector<KeySpec>& keySpecs() {
                                     [](Config& c) -> uint16_t& { return c.http.port; }, 0, 65535));
     k.push_back(numberKey<size_t>("http.max_body_bytes", "Largest request body accepted, bytes.",
                                   [](Config& c) -> size_t& { return c.http.max_body_bytes; }, 1024, 64u << 20));
+    k.push_back(stringKey("rules.dir",
+                          "Directory of rule files (*.yaml, see docs/rules.md); empty: no rules, ingest only.",
+                          [](Config& c) -> std::string& { return c.rules.dir; }));
+    k.push_back(stringKey("rules.timezone",
+                          "Time zone of calendar windows, `now` and `at:` times for stores without one\n"
+                          "(an IANA name such as Asia/Shanghai, or UTC).",
+                          [](Config& c) -> std::string& { return c.rules.timezone; },
+                          [](const std::string& v) -> SetResult {
+                            absl::TimeZone zone;
+                            if (!absl::LoadTimeZone(v, &zone)) return "is not a known time zone: '" + v + "'";
+                            return std::nullopt;
+                          }));
+    k.push_back({"rules.clock",
+                 "The engine clock of `now` and scheduled rules: wall (live) or event_time (the newest\n"
+                 "event seen; for replaying recorded events exactly as a backtest would).",
+                 true,
+                 [](const Config& c) -> std::string { return c.rules.event_time_clock ? "event_time" : "wall"; },
+                 [](Config& c, const std::string& v) -> SetResult {
+                   if (auto why = oneOf({"wall", "event_time"})(v)) return why;
+                   c.rules.event_time_clock = v == "event_time";
+                   return std::nullopt;
+                 }});
+    k.push_back(stringKey("rules.alerts_topic", "Kafka topic alerts go to, keyed by recipient.",
+                          [](Config& c) -> std::string& { return c.rules.alerts_topic; }, notEmpty));
+    k.push_back(millisKey("rules.default_lateness_ms",
+                          "Allowed lateness of aggregates that do not set `lateness:`, milliseconds.",
+                          [](Config& c) -> std::chrono::milliseconds& { return c.rules.default_lateness; }, 0,
+                          uint64_t{365} * 24 * 3600 * 1000));
+    k.push_back(millisKey("rules.reload_check_ms",
+                          "How often the rules directory is checked for changed files, milliseconds; 0: never\n"
+                          "(SIGHUP and POST /v1/rules/reload still reload).",
+                          [](Config& c) -> std::chrono::milliseconds& { return c.rules.reload_check; }, 0, 3600000));
     k.push_back(stringKey("log.level", "trace, debug, info, warn or error.",
                           [](Config& c) -> std::string& { return c.log.level; },
                           oneOf({"trace", "debug", "info", "warn", "error"})));

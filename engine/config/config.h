@@ -53,6 +53,15 @@ struct HttpConfig {
   size_t max_body_bytes = 1u << 20;
 };
 
+struct RulesConfig {
+  std::string dir = "config/rules";  // empty: no rules, ingest only
+  std::string timezone = "UTC";      // calendar windows, `now`, `at:` for stores without a zone
+  bool event_time_clock = false;     // the engine clock: wall (live) or the newest event time (replays)
+  std::string alerts_topic = "storepulse.alerts";
+  std::chrono::milliseconds default_lateness{3600000};
+  std::chrono::milliseconds reload_check{2000};  // how often the directory is checked for changes; 0: never
+};
+
 struct LogConfig {
   std::string level = "info";
   std::string format = "text";  // text | json
@@ -63,6 +72,7 @@ struct Config {
   IngestConfig ingest;
   StateConfig state;
   HttpConfig http;
+  RulesConfig rules;
   LogConfig log;
 };
 
