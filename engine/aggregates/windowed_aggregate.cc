@@ -26,15 +26,15 @@ int64_t bucketsPerWindow(const WindowSpec& w) {
 
 }  // namespace
 
-int64_t bucketOf(const WindowSpec& w, int64_t ts_ms) {
+int64_t bucketOf(const WindowSpec& w, int64_t ts_ms, const absl::TimeZone& zone) {
   switch (w.kind) {
     case WindowSpec::Kind::kSliding:
       return floorDiv(ts_ms, w.step_ms);
     case WindowSpec::Kind::kCalendarDay:
-      return localDay(w.zone, ts_ms);
+      return localDay(zone, ts_ms);
     case WindowSpec::Kind::kCalendarWeek:
       // 1970-01-01 was a Thursday: shifting by 3 days puts Mondays at multiples of 7.
-      return floorDiv(localDay(w.zone, ts_ms) + 3, 7);
+      return floorDiv(localDay(zone, ts_ms) + 3, 7);
   }
   return 0;
 }
@@ -49,16 +49,17 @@ uint64_t distinctHash(std::string_view value) {
   return h;
 }
 
-int64_t WindowedAggregate::oldestNeededBucket(const AggregateSpec& spec) const {
+int64_t WindowedAggregate::oldestNeededBucket(const AggregateSpec& spec, const absl::TimeZone& zone) const {
   if (newest_ts_ms_ == INT64_MIN) return INT64_MIN;
   const int64_t oldest_evaluation = newest_ts_ms_ - spec.allowed_lateness_ms;
-  return bucketOf(spec.window, oldest_evaluation) - bucketsPerWindow(spec.window) + 1;
+  return bucketOf(spec.window, oldest_evaluation, zone) - bucketsPerWindow(spec.window) + 1;
 }
 
 WindowedAggregate::Fold WindowedAggregate::add(const AggregateSpec& spec, int64_t ts_ms, double value,
-                                               uint64_t distinct_hash) {
+                                               uint64_t distinct_hash, const absl::TimeZone* zone) {
   if (newest_ts_ms_ != INT64_MIN && ts_ms < newest_ts_ms_ - spec.allowed_lateness_ms) return Fold::kLate;
-  const int64_t id = bucketOf(spec.window, ts_ms);
+  const absl::TimeZone& z = zone ? *zone : spec.window.zone;
+  const int64_t id = bucketOf(spec.window, ts_ms, z);
   auto it = std::lower_bound(buckets_.begin(), buckets_.end(), id,
                              [](const Bucket& b, int64_t wanted) { return b.id < wanted; });
   if (it == buckets_.end() || it->id != id) it = buckets_.insert(it, Bucket{id, 0, 0, value, value, {}});
@@ -74,14 +75,15 @@ WindowedAggregate::Fold WindowedAggregate::add(const AggregateSpec& spec, int64_
   newest_ts_ms_ = std::max(newest_ts_ms_, ts_ms);
   // Buckets no window can reach any more go: the state stays the size of one
   // window plus the allowed lateness.
-  const int64_t oldest = oldestNeededBucket(spec);
+  const int64_t oldest = oldestNeededBucket(spec, z);
   buckets_.erase(buckets_.begin(), std::lower_bound(buckets_.begin(), buckets_.end(), oldest,
                                                     [](const Bucket& b, int64_t wanted) { return b.id < wanted; }));
   return Fold::kAdded;
 }
 
-AggregateResult WindowedAggregate::at(const AggregateSpec& spec, int64_t eval_ts_ms) const {
-  const int64_t last = bucketOf(spec.window, eval_ts_ms);
+AggregateResult WindowedAggregate::at(const AggregateSpec& spec, int64_t eval_ts_ms,
+                                      const absl::TimeZone* zone) const {
+  const int64_t last = bucketOf(spec.window, eval_ts_ms, zone ? *zone : spec.window.zone);
   const int64_t first = last - bucketsPerWindow(spec.window) + 1;
   AggregateResult r;
   std::vector<uint64_t> distinct;

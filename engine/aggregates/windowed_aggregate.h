@@ -35,7 +35,9 @@ struct AggregateResult {
 };
 
 // The bucket an instant falls in, for this window kind (see the file comment).
-int64_t bucketOf(const WindowSpec& window, int64_t ts_ms);
+// Calendar windows count days in `zone`: the store's, or the window's default.
+int64_t bucketOf(const WindowSpec& window, int64_t ts_ms, const absl::TimeZone& zone);
+inline int64_t bucketOf(const WindowSpec& window, int64_t ts_ms) { return bucketOf(window, ts_ms, window.zone); }
 
 // A stable 64-bit hash of a value counted distinct: stored in state, so it
 // must not change between processes or versions.
@@ -47,10 +49,12 @@ class WindowedAggregate {
 
   // Folds one event at `ts_ms`. `value` is the field's number (sum, min, max,
   // avg); `distinct_hash` the distinctHash of the field (distinct count).
-  Fold add(const AggregateSpec& spec, int64_t ts_ms, double value, uint64_t distinct_hash);
+  // `zone` (null: the window's own) places calendar windows: the store's.
+  Fold add(const AggregateSpec& spec, int64_t ts_ms, double value, uint64_t distinct_hash,
+           const absl::TimeZone* zone = nullptr);
 
   // The window that ends with the bucket of `eval_ts_ms`.
-  AggregateResult at(const AggregateSpec& spec, int64_t eval_ts_ms) const;
+  AggregateResult at(const AggregateSpec& spec, int64_t eval_ts_ms, const absl::TimeZone* zone = nullptr) const;
 
   // True when no evaluation at or after `now_ms` can see any of the state:
   // the record may be deleted.
@@ -75,7 +79,7 @@ class WindowedAggregate {
 
   // The oldest bucket some window may still need, once events up to
   // newest_ts_ms_ minus the allowed lateness can arrive.
-  int64_t oldestNeededBucket(const AggregateSpec& spec) const;
+  int64_t oldestNeededBucket(const AggregateSpec& spec, const absl::TimeZone& zone) const;
 
   std::vector<Bucket> buckets_;  // ascending id
   int64_t newest_ts_ms_ = INT64_MIN;

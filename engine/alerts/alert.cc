@@ -36,8 +36,8 @@ std::string alertId(std::string_view rule, const std::vector<std::string>& parts
   return fmt::format("{:016x}", h.value());
 }
 
-nlohmann::json Alert::toJson() const {
-  nlohmann::json j = {
+nlohmann::ordered_json Alert::toJson() const {
+  nlohmann::ordered_json j = {
       {"id", id},
       {"rule", rule},
       {"severity", severity},

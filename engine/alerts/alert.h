@@ -26,10 +26,10 @@ struct Alert {
   int64_t event_ts_ms = 0;  // the event (or scheduled time) that fired it
   int64_t fired_ts_ms = 0;  // the engine clock when it fired
   bool shadow = false;      // a shadow-mode rule: counted, never delivered
-  nlohmann::json facts = nlohmann::json::object();
+  nlohmann::ordered_json facts = nlohmann::ordered_json::object();  // in the order the rule lists them
   nlohmann::json recommendations = nlohmann::json::array();
 
-  nlohmann::json toJson() const;
+  nlohmann::ordered_json toJson() const;
 };
 
 // The deterministic id: a hash of the rule, the key it fired for and the

@@ -10,14 +10,30 @@
 
 #include <cstdint>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "engine/core/status.h"
 #include "engine/event/event.h"
 #include "engine/pipeline/event_source.h"
 #include "engine/state/customer_state.h"
+#include "engine/state/global_records.h"
 #include "engine/state/state_store.h"
 
 namespace storepulse {
+
+// The global records as the pipeline sees them, its batch not yet
+// committed included: a rule on a purchase sees the store profile that an
+// earlier event of the same batch set.
+class PipelineRecords {
+ public:
+  virtual ~PipelineRecords() = default;
+  // The store's record if the pipeline holds it in memory; null otherwise
+  // (the caller then reads the state store). Valid until the next event.
+  virtual const StoreRecord* cachedStore(std::string_view store_id) const = 0;
+  // The ids of the stores it holds in memory.
+  virtual std::vector<std::string> cachedStoreIds() const = 0;
+};
 
 struct ProcessedEvent {
   const Event& event;
@@ -29,6 +45,9 @@ struct ProcessedEvent {
 class EventProcessor {
  public:
   virtual ~EventProcessor() = default;
+
+  // Called once when the processor is added to a pipeline.
+  virtual void attached(const PipelineRecords& records) { (void)records; }
 
   // After `e` was folded into state. An error stops the pipeline (state
   // could not be read); a rule that fails to evaluate is the processor's to

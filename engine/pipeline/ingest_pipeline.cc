@@ -172,6 +172,19 @@ Result<IngestPipeline::CachedRecord*> IngestPipeline::cached(StateTable table, i
   return cache_.insert(std::move(record));
 }
 
+const StoreRecord* IngestPipeline::cachedStore(std::string_view store_id) const {
+  const CachedRecord* record = cache_.find(StateTable::kStore, kGlobalPartition, store_id);
+  return record ? &std::get<StoreRecord>(record->value) : nullptr;
+}
+
+std::vector<std::string> IngestPipeline::cachedStoreIds() const {
+  std::vector<std::string> ids;
+  cache_.forEach([&ids](const CachedRecord& r) {
+    if (r.table == StateTable::kStore) ids.push_back(r.key);
+  });
+  return ids;
+}
+
 Result<IngestPipeline::CachedRecord*> IngestPipeline::applyToState(const Event& event, int32_t partition) {
   CachedRecord* record = nullptr;
   switch (event.type) {

@@ -65,7 +65,7 @@ struct PipelineCounters {
   uint64_t uncommitted = 0;  // messages taken from the source, not yet committed
 };
 
-class IngestPipeline final : public SourceHandler {
+class IngestPipeline final : public SourceHandler, public PipelineRecords {
  public:
   // `metrics` may be null (tools and tests that do not export metrics).
   IngestPipeline(PipelineOptions options, StateStore& store, DeadLetterSink& dead_letters,
@@ -74,7 +74,14 @@ class IngestPipeline final : public SourceHandler {
 
   // Runs `processor` on every folded event, in the order added; it must
   // outlive the pipeline. Add before the first poll.
-  void addProcessor(EventProcessor& processor) { processors_.push_back(&processor); }
+  void addProcessor(EventProcessor& processor) {
+    processors_.push_back(&processor);
+    processor.attached(*this);
+  }
+
+  // PipelineRecords
+  const StoreRecord* cachedStore(std::string_view store_id) const override;
+  std::vector<std::string> cachedStoreIds() const override;
 
   // One poll of the source, then the batch is handed to the writer (after
   // the previous batch's write is done). An error is fatal for the

@@ -49,6 +49,11 @@ class RecordCache {
 
   size_t size() const { return records_.size(); }
 
+  template <typename Visit>
+  void forEach(Visit visit) const {
+    for (const auto& r : records_) visit(*r);
+  }
+
   // Sizes the index for `n` records up front: growing mid-batch rehashes.
   void reserve(size_t n) {
     records_.reserve(n);

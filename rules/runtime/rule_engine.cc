@@ -82,6 +82,14 @@ std::optional<std::string> aggregateKey(const AggregateSpec& spec, const Event& 
   return key;
 }
 
+// The store an event belongs to, for `store` in expressions and the zone
+// of calendar windows: where it happened, else the customer's last store,
+// else their home store.
+std::string storeIdOf(const ProcessedEvent& e) {
+  if (!e.event.store_id.empty() || e.customer == nullptr) return e.event.store_id;
+  return !e.customer->last_store_id.empty() ? e.customer->last_store_id : e.customer->home_store;
+}
+
 // A CEL value as plain JSON, for alert facts and `emit` records.
 nlohmann::json plainJson(const cel::Value& v) {
   switch (v.kind()) {
@@ -116,6 +124,7 @@ nlohmann::json plainJson(const cel::Value& v) {
 // How a template shows a value: text as is, numbers in their shortest form.
 std::string display(const cel::Value& v) {
   if (v.kind() == cel::ValueKind::kString) return std::string(v.stringValue());
+  if (v.kind() == cel::ValueKind::kDouble) return cel::toTypedJson(v)["value"].get<std::string>();  // as string() shows it
   const nlohmann::json j = plainJson(v);
   return j.is_string() ? j.get<std::string>() : j.dump();
 }
@@ -168,7 +177,9 @@ class RuleEngine::Evaluation final : public AggregateLookup {
     }
     store_record_ = record;
   }
+  // `zone` is also where calendar windows are read.
   void bindNow(int64_t now_ms, const absl::TimeZone& zone) {
+    zone_ = zone;
     now_.bind(now_ms, zone);
     activation_.setObject(env_.now_slot, now_);
     now_ms_ = now_ms;
@@ -189,7 +200,7 @@ class RuleEngine::Evaluation final : public AggregateLookup {
       if (!key) return std::nullopt;
       auto agg = engine_.aggregate(partition_, spec, *key);
       if (!agg.isOk()) return std::nullopt;
-      return (*agg)->at(spec, eval_ts_ms_);
+      return (*agg)->at(spec, eval_ts_ms_, &zone_);
     }
     if (spec.by.size() != 1 || spec.by[0] != "store_id") return std::nullopt;
     const std::string key = spec.name + kSep + store_id_;
@@ -199,7 +210,7 @@ class RuleEngine::Evaluation final : public AggregateLookup {
     for (int32_t p : partitions) {
       auto agg = engine_.aggregate(p, spec, key);
       if (!agg.isOk()) return std::nullopt;
-      const AggregateResult r = (*agg)->at(spec, eval_ts_ms_);
+      const AggregateResult r = (*agg)->at(spec, eval_ts_ms_, &zone_);
       if (r.empty()) continue;
       total.min = total.empty() ? r.min : std::min(total.min, r.min);
       total.max = total.empty() ? r.max : std::max(total.max, r.max);
@@ -233,6 +244,7 @@ class RuleEngine::Evaluation final : public AggregateLookup {
   int32_t partition_ = 0;
   int64_t eval_ts_ms_ = 0;
   int64_t now_ms_ = 0;
+  absl::TimeZone zone_;
   bool scheduled_ = false;
 };
 
@@ -330,6 +342,9 @@ Result<WindowedAggregate*> RuleEngine::aggregate(int32_t partition, const Aggreg
 
 Result<const StoreRecord*> RuleEngine::storeRecord(const std::string& id) {
   if (id.empty()) return static_cast<const StoreRecord*>(nullptr);
+  if (pipeline_records_ != nullptr) {
+    if (const StoreRecord* in_batch = pipeline_records_->cachedStore(id)) return in_batch;
+  }
   if (auto it = stores_.find(id); it != stores_.end()) return it->second.get();
   SP_ASSIGN_OR_RETURN(auto stored, store_.get(StateTable::kStore, kGlobalPartition, id));
   std::unique_ptr<StoreRecord> record;
@@ -369,6 +384,9 @@ Status RuleEngine::process(const ProcessedEvent& e) {
 
 Status RuleEngine::foldAggregates(const ProcessedEvent& e) {
   std::string late;
+  // Calendar windows follow the zone of the store the event belongs to.
+  SP_ASSIGN_OR_RETURN(const StoreRecord* store, storeRecord(storeIdOf(e)));
+  const absl::TimeZone zone = zoneOf(store);
   for (int index : rules_->aggregates_by_event_type[static_cast<size_t>(e.event.type)]) {
     const AggregateSpec& spec = *rules_->env->aggregates[index];
     const auto key = aggregateKey(spec, e.event);
@@ -378,7 +396,7 @@ Status RuleEngine::foldAggregates(const ProcessedEvent& e) {
     const uint64_t hash = spec.function == AggregateFunction::kDistinctCount
                               ? distinctHash(field.empty() ? fmt::format("{}", numberField(e.event, spec.field)) : field)
                               : 0;
-    if (agg->add(spec, e.event.ts_ms, numberField(e.event, spec.field), hash) == WindowedAggregate::Fold::kLate) {
+    if (agg->add(spec, e.event.ts_ms, numberField(e.event, spec.field), hash, &zone) == WindowedAggregate::Fold::kLate) {
       if (metrics_) metrics_->late_events.Add({{"aggregate", spec.name}}).Increment();
       late += fmt::format("{}{} ({} ms behind its newest event {}, allowed {} ms)", late.empty() ? "" : "; ",
                           spec.name, agg->newestEventMs() - e.event.ts_ms,
@@ -405,10 +423,7 @@ Status RuleEngine::evaluateRules(const ProcessedEvent& e) {
   if (rules.empty()) return Status::ok();
   Evaluation ev(*this, *rules_->env);
   ev.bindEvent(e);
-  std::string store_id = e.event.store_id;
-  if (store_id.empty() && e.customer != nullptr) {
-    store_id = !e.customer->last_store_id.empty() ? e.customer->last_store_id : e.customer->home_store;
-  }
+  const std::string store_id = storeIdOf(e);
   SP_ASSIGN_OR_RETURN(const StoreRecord* store, storeRecord(store_id));
   ev.bindStore(store_id, store);
   const int64_t now = options_.clock == RuleEngineOptions::Clock::kEventTime ? event_clock_ms_ : wallClockMillis();
@@ -451,15 +466,17 @@ Status RuleEngine::fire(const CompiledRule& rule, Evaluation& ev) {
     auto sku = ev.run(*rule.block_sku);
     auto store = ev.run(*rule.block_store);
     if (!sku.isOk() || !store.isOk()) return failed(!sku.isOk() ? sku.status().message() : store.status().message());
-    const std::string key = fmt::format("b{}{}{}{}", kSep, display(*store), kSep, display(*sku));
+    // Each rule keeps its own blocks, so one rule never lifts another's; a
+    // shadow rule's are kept too (marked shadow) so that its would-be
+    // blocks and lifts are counted like a live rule's, never applied.
+    const std::string key = fmt::format("b{}{}{}{}{}{}", kSep, spec.id, kSep, display(*store), kSep, display(*sku));
     SP_ASSIGN_OR_RETURN(Entry * block, entry(StateTable::kRule, ev.partition(), key));
     const bool blocked = std::holds_alternative<std::string>(block->value);
     if (holds && !blocked) count(rule, Outcome::kFired);
     if (holds != blocked) {
       announce(rule, holds ? "block" : "unblock", ev, {{"sku", display(*sku)}, {"store_id", display(*store)}});
-    }
-    if (live && holds != blocked) {
-      block->value = holds ? decltype(block->value)(spec.id) : decltype(block->value)(std::monostate{});
+      block->value = holds ? decltype(block->value)(std::string(live ? "live" : "shadow"))
+                           : decltype(block->value)(std::monostate{});
       if (!block->dirty) {
         block->dirty = true;
         dirty_.push_back(block);
@@ -545,7 +562,7 @@ Status RuleEngine::fire(const CompiledRule& rule, Evaluation& ev) {
     if (a.recommend > 0) alert.facts["recommendations_requested"] = a.recommend;
   }
   if (spec.emit) {
-    nlohmann::json record = nlohmann::json::object();
+    nlohmann::ordered_json record = nlohmann::ordered_json::object();  // fields in the order written
     for (const auto& [name, program] : rule.emit_fields) {
       auto v = ev.run(program);
       if (!v.isOk()) return failed(v.status().message());
@@ -640,12 +657,18 @@ Status RuleEngine::advanceClockTo(int64_t until_ms) {
 
 Status RuleEngine::runScheduled(int64_t after_ms, int64_t until_ms) {
   if (!options_.run_scheduled || rules_->scheduled.empty()) return Status::ok();
-  // The stores come from the global store table: every store with a profile.
+  // The stores come from the global store table: every store with a
+  // profile, committed or in the pipeline's current batch.
   std::vector<std::string> store_ids;
   SP_RETURN_IF_ERROR(store_.scan(StateTable::kStore, kGlobalPartition, [&](std::string_view key, std::string_view) {
     store_ids.emplace_back(key);
     return true;
   }));
+  if (pipeline_records_ != nullptr) {
+    for (std::string& id : pipeline_records_->cachedStoreIds()) store_ids.push_back(std::move(id));
+    std::sort(store_ids.begin(), store_ids.end());
+    store_ids.erase(std::unique(store_ids.begin(), store_ids.end()), store_ids.end());
+  }
   // Due times in order across rules and stores, so that output is ordered by time.
   struct Due {
     int64_t at_ms;

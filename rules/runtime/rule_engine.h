@@ -89,6 +89,7 @@ class RuleEngine final : public EventProcessor {
   void setFiringListener(std::function<void(const Firing&)> listener) { listener_ = std::move(listener); }
 
   // EventProcessor
+  void attached(const PipelineRecords& records) override { pipeline_records_ = &records; }
   Status process(const ProcessedEvent& e) override;
   Status tick(int64_t wall_clock_ms) override;
   Status prepareCommit(StateWriteBatch& batch) override;
@@ -124,6 +125,7 @@ class RuleEngine final : public EventProcessor {
   Metrics* metrics_;
   std::function<std::set<int32_t>()> owned_partitions_;
   std::function<void(const Firing&)> listener_;
+  const PipelineRecords* pipeline_records_ = nullptr;
 
   mutable std::mutex reload_mutex_;
   std::shared_ptr<const CompiledRuleSet> pending_rules_;  // guarded by reload_mutex_

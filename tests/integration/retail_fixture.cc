@@ -24,6 +24,7 @@ TestTopics createTestTopics(const std::string& bootstrap, const std::string& nam
   t.customers = t.prefix + ".customers";
   t.stores = t.prefix + ".stores";
   t.dlq = t.prefix + ".dlq";
+  t.alerts = t.prefix + ".alerts";
   createTopics(bootstrap, t.all(), kTestPartitions);
   return t;
 }
@@ -61,7 +62,12 @@ std::string writeEngineConfig(const std::string& bootstrap, const TestTopics& to
       << "  path: \"" << settings.state_path << "\"\n"
       << "http:\n"
       << "  address: \"127.0.0.1\"\n"
-      << "  port: " << settings.http_port << "\n";
+      << "  port: " << settings.http_port << "\n"
+      << "rules:\n"
+      << "  dir: \"" << settings.rules_dir << "\"\n"
+      << "  clock: " << (settings.event_time_clock ? "event_time" : "wall") << "\n"
+      << "  alerts_topic: \"" << topics.alerts << "\"\n"
+      << "  reload_check_ms: " << settings.reload_check_ms << "\n";
   if (!out) throw std::runtime_error("cannot write " + path);
   return path;
 }
@@ -72,6 +78,25 @@ std::unique_ptr<EngineProcess> startEngine(const std::string& bootstrap, const T
                                            const EngineSettings& settings) {
   return EngineProcess::start(writeEngineConfig(bootstrap, topics, settings), settings.http_port,
                               settings.state_path + ".log");
+}
+
+std::vector<std::string> readTopic(const std::string& bootstrap, const std::string& topic) {
+  const std::string command = "kcat -C -q -e -o beginning -b '" + bootstrap + "' -t '" + topic + "' 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot run " + command);
+  std::vector<std::string> lines;
+  std::array<char, 1 << 16> buffer;
+  std::string line;
+  while (fgets(buffer.data(), static_cast<int>(buffer.size()), pipe)) {
+    line += buffer.data();
+    if (!line.empty() && line.back() == '\n') {
+      line.pop_back();
+      if (!line.empty()) lines.push_back(std::move(line));
+      line.clear();
+    }
+  }
+  if (pclose(pipe) != 0) throw std::runtime_error(command + " failed");
+  return lines;
 }
 
 std::string runCli(const std::vector<std::string>& args) {

@@ -17,8 +17,10 @@ inline constexpr int kTestPartitions = 4;
 
 struct TestTopics {
   std::string prefix;
-  std::string clicks, scans, purchases, inventory, customers, stores, dlq;
-  std::vector<std::string> all() const { return {clicks, scans, purchases, inventory, customers, stores, dlq}; }
+  std::string clicks, scans, purchases, inventory, customers, stores, dlq, alerts;
+  std::vector<std::string> all() const {
+    return {clicks, scans, purchases, inventory, customers, stores, dlq, alerts};
+  }
 };
 
 // Creates a fresh set of topics with kTestPartitions partitions each.
@@ -29,6 +31,9 @@ struct EngineSettings {
   std::string state_path;
   uint16_t http_port = 0;
   size_t batch_max_events = 5000;
+  std::string rules_dir;          // empty: ingest only
+  bool event_time_clock = false;  // rules.clock: event_time, as backtests run
+  int reload_check_ms = 0;        // 0: reload on request only
 };
 
 // Settings for one engine: a fresh group, state in dir/name, a free port.
@@ -38,6 +43,9 @@ EngineSettings engineSettings(const std::string& dir, const std::string& name);
 // log goes to STATE_PATH.log.
 std::unique_ptr<EngineProcess> startEngine(const std::string& bootstrap, const TestTopics& topics,
                                            const EngineSettings& settings);
+
+// Every message of a topic, from the beginning to its end now, via kcat.
+std::vector<std::string> readTopic(const std::string& bootstrap, const std::string& topic);
 
 // Runs `storepulse ARGS...`; throws with the output if it exits non-zero.
 std::string runCli(const std::vector<std::string>& args);

@@ -29,13 +29,13 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-HttpReply httpGet(uint16_t port, const std::string& target) {
+HttpReply httpRequest(uint16_t port, const std::string& method, const std::string& target) {
   try {
     asio::io_context io;
     beast::tcp_stream stream(io);
     stream.expires_after(std::chrono::seconds(10));
     stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    http::request<http::empty_body> request(http::verb::get, target, 11);
+    http::request<http::empty_body> request(http::string_to_verb(method), target, 11);
     request.set(http::field::host, "127.0.0.1");
     http::write(stream, request);
     beast::flat_buffer buffer;

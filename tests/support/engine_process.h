@@ -19,8 +19,9 @@ struct HttpReply {
   std::string body;
 };
 
-// A blocking HTTP/1.1 GET to 127.0.0.1:port; status 0 if nothing answers.
-HttpReply httpGet(uint16_t port, const std::string& target);
+// A blocking HTTP/1.1 request to 127.0.0.1:port; status 0 if nothing answers.
+HttpReply httpRequest(uint16_t port, const std::string& method, const std::string& target);
+inline HttpReply httpGet(uint16_t port, const std::string& target) { return httpRequest(port, "GET", target); }
 
 // A TCP port that was free a moment ago (bind to 0, read it, close).
 uint16_t freePort();
