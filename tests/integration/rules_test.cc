@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -166,6 +167,54 @@ TEST(Rules, ReloadTakesEffectBetweenEventsAndABrokenSetNeverReplacesTheRunningOn
   for (int i = 0; i < 15; ++i) {
     EXPECT_EQ(title_by_order["o" + std::to_string(i)], i < 5 ? "first" : "second") << "order o" << i;
   }
+}
+
+// The rule set's version as GET /v1/rules shows it, once it differs from
+// `old_version` (or the time runs out).
+std::string waitForNewVersion(uint16_t port, const std::string& old_version) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (;;) {
+    const std::string version = nlohmann::json::parse(httpGet(port, "/v1/rules").body)["version"];
+    if (version != old_version || std::chrono::steady_clock::now() > deadline) return version;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+TEST(Rules, ReloadsOnAChangedFileAndOnSighup) {
+  SP_REQUIRE_KAFKA();
+  const std::string bootstrap = kafkaBootstrap();
+  TempDir dir;
+  const TestTopics topics = createTestTopics(bootstrap, "rules-watch");
+  const std::string rules = dir.path() + "/rules";
+  fs::create_directories(rules);
+  writeRule(rules, "first");
+
+  EngineSettings settings = engineSettings(dir.path(), "rules-watch");
+  settings.rules_dir = rules;
+  settings.reload_check_ms = 100;
+  auto engine = startEngine(bootstrap, topics, settings);
+  engine->waitReady();
+  const std::string first = nlohmann::json::parse(httpGet(engine->port(), "/v1/rules").body)["version"];
+
+  writeRule(rules, "second");  // the watcher sees the file change
+  const std::string second = waitForNewVersion(engine->port(), first);
+  EXPECT_NE(second, first);
+  auto described = nlohmann::json::parse(httpGet(engine->port(), "/v1/rules").body);
+  EXPECT_EQ(described["last_reload"]["trigger"], "file change");
+
+  // SIGHUP reloads too; with the watcher off it is the only way besides the API.
+  engine->terminate();
+  settings.reload_check_ms = 0;
+  settings.http_port = freePort();
+  engine = startEngine(bootstrap, topics, settings);
+  engine->waitReady();
+  writeRule(rules, "third");
+  engine->signal(SIGHUP);
+  EXPECT_NE(waitForNewVersion(engine->port(), second), second);
+  described = nlohmann::json::parse(httpGet(engine->port(), "/v1/rules").body);
+  EXPECT_EQ(described["last_reload"]["trigger"], "SIGHUP");
+  EXPECT_EQ(described["last_reload"]["outcome"], "ok");
+  ASSERT_EQ(engine->terminate(), 0) << engine->logTail();
 }
 
 }  // namespace

@@ -176,6 +176,10 @@ void EngineProcess::waitConsumed(double count, std::chrono::milliseconds timeout
                            logTail());
 }
 
+void EngineProcess::signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
 void EngineProcess::kill9() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGKILL);

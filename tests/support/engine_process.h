@@ -60,6 +60,8 @@ class EngineProcess {
   // Waits until the consumed + invalid event counters reach `count`.
   void waitConsumed(double count, std::chrono::milliseconds timeout = std::chrono::seconds(120));
   void kill9();
+  // Sends a signal and returns at once (SIGHUP: reload the rules).
+  void signal(int sig);
   // SIGTERM, then waits; returns the exit code (throws if it does not exit).
   int terminate(std::chrono::milliseconds timeout = std::chrono::seconds(60));
   // Waits for the process to exit on its own; returns its exit code.
