@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "engine/core/stable_hash.h"
 #include "engine/state/codec.h"
 
 namespace storepulse {
@@ -39,15 +40,7 @@ int64_t bucketOf(const WindowSpec& w, int64_t ts_ms, const absl::TimeZone& zone)
   return 0;
 }
 
-uint64_t distinctHash(std::string_view value) {
-  // FNV-1a: tiny, and fixed forever, which is what stored state needs.
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : value) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
+uint64_t distinctHash(std::string_view value) { return stableHash(value); }
 
 int64_t WindowedAggregate::oldestNeededBucket(const AggregateSpec& spec, const absl::TimeZone& zone) const {
   if (newest_ts_ms_ == INT64_MIN) return INT64_MIN;

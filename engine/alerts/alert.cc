@@ -2,37 +2,16 @@
 
 #include <fmt/format.h>
 
+#include "engine/core/stable_hash.h"
 #include "engine/core/time.h"
 
 namespace storepulse {
-namespace {
-
-// FNV-1a over the parts with a separator that cannot occur in them
-// unescaped: stable across processes and versions, as ids must be.
-class IdHash {
- public:
-  void add(std::string_view s) {
-    for (unsigned char c : s) step(c);
-    step(0xff);
-  }
-
-  uint64_t value() const { return h_; }
-
- private:
-  void step(unsigned char c) {
-    h_ ^= c;
-    h_ *= 0x100000001b3ull;
-  }
-  uint64_t h_ = 0xcbf29ce484222325ull;
-};
-
-}  // namespace
 
 std::string alertId(std::string_view rule, const std::vector<std::string>& parts, int64_t event_ts_ms) {
-  IdHash h;
-  h.add(rule);
-  for (const std::string& p : parts) h.add(p);
-  h.add(std::to_string(event_ts_ms));
+  StableHash h;
+  h.addPart(rule);
+  for (const std::string& p : parts) h.addPart(p);
+  h.addPart(std::to_string(event_ts_ms));
   return fmt::format("{:016x}", h.value());
 }
 

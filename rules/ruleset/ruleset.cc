@@ -9,6 +9,8 @@
 #include <sstream>
 #include <tuple>
 
+#include "engine/core/stable_hash.h"
+
 namespace storepulse::rules {
 namespace {
 
@@ -133,16 +135,9 @@ class Compiler {
 
 // A short, stable fingerprint of the files' contents.
 std::string versionOf(const std::vector<std::string>& contents) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (const std::string& text : contents) {
-    for (unsigned char c : text) {
-      h ^= c;
-      h *= 0x100000001b3ull;
-    }
-    h ^= 0xff;
-    h *= 0x100000001b3ull;
-  }
-  return fmt::format("{:016x}", h);
+  StableHash h;
+  for (const std::string& text : contents) h.addPart(text);
+  return fmt::format("{:016x}", h.value());
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "engine/core/log.h"
+#include "engine/core/stable_hash.h"
 #include "engine/core/time.h"
 #include "engine/state/codec.h"
 #include "rules/cel/json.h"
@@ -31,7 +32,7 @@ uint64_t fingerprint(const AggregateSpec& spec) {
                                  spec.window.step_ms, spec.window.zone.name(), spec.allowed_lateness_ms);
   for (EventType t : spec.on) text += fmt::format("|on:{}", eventTypeName(t));
   for (const std::string& by : spec.by) text += "|by:" + by;
-  return distinctHash(text);
+  return stableHash(text);
 }
 
 std::string cacheKey(StateTable table, int32_t partition, std::string_view key) {

@@ -21,28 +21,16 @@
 #include "engine/state/rocksdb_state_store.h"
 #include "tests/engine/fakes/fake_event_source.h"
 #include "tests/engine/fakes/recording_dead_letter_sink.h"
+#include "tests/engine/fakes/test_environment.h"
 
 namespace storepulse {
 namespace {
-
-// The pipeline logs every assignment and rejection; the tests provoke
-// hundreds. Errors still show.
-class QuietLogs : public ::testing::Environment {
- public:
-  void SetUp() override { spdlog::set_level(spdlog::level::err); }
-};
-[[maybe_unused]] ::testing::Environment* const kQuietLogs = ::testing::AddGlobalTestEnvironment(new QuietLogs);
 
 using fakes::FakeEventSource;
 using fakes::RecordingDeadLetterSink;
 using ::testing::HasSubstr;
 
-const std::string kClicks = "retail.clicks";
-const std::string kScans = "retail.scans";
-const std::string kPurchases = "retail.purchases";
-const std::string kInventory = "retail.inventory";
-const std::string kCustomers = "retail.customers";
-const std::string kStores = "retail.stores";
+using namespace fakes;  // the shared topic names: kClicks, ...
 
 PipelineOptions pipelineOptions(size_t batch_max_events = 100) {
   PipelineOptions o;

@@ -16,17 +16,12 @@
 
 #include "rules/runtime/rule_tests.h"
 #include "rules/ruleset/ruleset.h"
+#include "tests/engine/fakes/test_environment.h"
 
 namespace storepulse::rules {
 namespace {
 
 namespace fs = std::filesystem;
-
-class QuietLogs : public ::testing::Environment {
- public:
-  void SetUp() override { spdlog::set_level(spdlog::level::err); }
-};
-[[maybe_unused]] ::testing::Environment* const kQuietLogs = ::testing::AddGlobalTestEnvironment(new QuietLogs);
 
 struct RuleDir {
   std::string name;  // the test's name

@@ -32,6 +32,7 @@
 #include "rules/ruleset/ruleset.h"
 #include "tests/engine/fakes/fake_event_source.h"
 #include "tests/engine/fakes/recording_dead_letter_sink.h"
+#include "tests/engine/fakes/test_environment.h"
 
 namespace storepulse::rules {
 namespace {
@@ -42,18 +43,7 @@ using fakes::RecordingDeadLetterSink;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-class QuietLogs : public ::testing::Environment {
- public:
-  void SetUp() override { spdlog::set_level(spdlog::level::err); }
-};
-[[maybe_unused]] ::testing::Environment* const kQuietLogs = ::testing::AddGlobalTestEnvironment(new QuietLogs);
-
-const std::string kClicks = "retail.clicks";
-const std::string kScans = "retail.scans";
-const std::string kPurchases = "retail.purchases";
-const std::string kInventory = "retail.inventory";
-const std::string kCustomers = "retail.customers";
-const std::string kStores = "retail.stores";
+using namespace fakes;  // the shared topic names: kClicks, ...
 
 // A rules directory with one file holding `yaml`, loaded and compiled.
 std::shared_ptr<const CompiledRuleSet> compile(const std::string& yaml) {
