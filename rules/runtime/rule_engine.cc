@@ -158,6 +158,18 @@ class RuleEngine::Evaluation final : public AggregateLookup {
     activation_.unset(env.store_slot);
   }
 
+  // Unbinds everything: one Evaluation serves every event and scheduled run
+  // of a rule set, so that binding allocates nothing.
+  void reset() {
+    activation_.unset(env_.event_slot);
+    activation_.unset(env_.customer_slot);
+    activation_.unset(env_.store_slot);
+    processed_ = nullptr;
+    store_record_ = nullptr;
+    store_id_.clear();
+    scheduled_ = false;
+  }
+
   void bindEvent(const ProcessedEvent& e) {
     processed_ = &e;
     event_.bind(e.event, e.message.payload);
@@ -168,7 +180,6 @@ class RuleEngine::Evaluation final : public AggregateLookup {
     }
     partition_ = e.partition;
     eval_ts_ms_ = e.event.ts_ms;
-    store_id_.clear();
   }
   void bindStore(std::string_view id, const StoreRecord* record) {
     store_id_ = id;
@@ -260,6 +271,18 @@ RuleEngine::RuleEngine(RuleEngineOptions options, std::shared_ptr<const Compiled
       published_rules_(rules_) {}
 
 RuleEngine::~RuleEngine() = default;
+
+RuleEngine::Evaluation& RuleEngine::evaluation() {
+  if (evaluation_rules_ != rules_) {
+    // A new rule set: new slots. Holding the set keeps its Env alive as
+    // long as the Evaluation points into it.
+    evaluation_.reset();
+    evaluation_rules_ = rules_;
+    evaluation_ = std::make_unique<Evaluation>(*this, *rules_->env);
+  }
+  evaluation_->reset();
+  return *evaluation_;
+}
 
 void RuleEngine::replaceRules(std::shared_ptr<const CompiledRuleSet> rules) {
   std::lock_guard lock(reload_mutex_);
@@ -422,7 +445,7 @@ Status RuleEngine::foldAggregates(const ProcessedEvent& e) {
 Status RuleEngine::evaluateRules(const ProcessedEvent& e) {
   const auto& rules = rules_->by_event_type[static_cast<size_t>(e.event.type)];
   if (rules.empty()) return Status::ok();
-  Evaluation ev(*this, *rules_->env);
+  Evaluation& ev = evaluation();
   ev.bindEvent(e);
   const std::string store_id = storeIdOf(e);
   SP_ASSIGN_OR_RETURN(const StoreRecord* store, storeRecord(store_id));
@@ -710,7 +733,7 @@ Status RuleEngine::runScheduled(int64_t after_ms, int64_t until_ms) {
 
 Status RuleEngine::runScheduledAt(const CompiledRule& rule, const std::string& store_id, const StoreRecord& store,
                                   int64_t at_ms) {
-  Evaluation ev(*this, *rules_->env);
+  Evaluation& ev = evaluation();
   ev.bindScheduled(at_ms);
   ev.bindStore(store_id, &store);
   ev.bindNow(at_ms, zoneOf(&store));

@@ -100,6 +100,7 @@ class RuleEngine final : public EventProcessor {
   class Evaluation;
 
   void pickUpReload();
+  Evaluation& evaluation();  // the current rule set's, unbound
   Status foldAggregates(const ProcessedEvent& e);
   Status evaluateRules(const ProcessedEvent& e);
   Status runScheduled(int64_t after_ms, int64_t until_ms);
@@ -131,6 +132,8 @@ class RuleEngine final : public EventProcessor {
   std::shared_ptr<const CompiledRuleSet> pending_rules_;  // guarded by reload_mutex_
   std::shared_ptr<const CompiledRuleSet> published_rules_;  // guarded by reload_mutex_
 
+  std::shared_ptr<const CompiledRuleSet> evaluation_rules_;  // the set evaluation_ was made for
+  std::unique_ptr<Evaluation> evaluation_;
   std::unordered_map<std::string, std::unique_ptr<Entry>> cache_;  // aggregate and rule records
   std::vector<Entry*> dirty_;
   std::unordered_map<std::string, std::unique_ptr<StoreRecord>> stores_;  // read through; refreshed per commit
