@@ -88,9 +88,11 @@ int runCli(int argc, char** argv) {
       "test", "Run the `tests:` of every rule file (events in, expected firings out), like promtool test rules.");
   for (auto* cmd : {rules_check_cmd, rules_test_cmd}) {
     cmd->add_option("dir", rules_args.dir, "The rules directory.")->required()->check(CLI::ExistingDirectory);
+    cmd->add_option("--config,-c", rules_args.config_path,
+                    "The engine's config: rules.timezone and rules.default_lateness_ms come from it.")
+        ->check(CLI::ExistingFile);
     cmd->add_option("--timezone", rules_args.timezone, "Zone of calendar windows and `at:` times for stores "
-                                                      "without one (IANA name or +08:00).")
-        ->default_val("UTC");
+                                                      "without one (IANA name or +08:00; default: the config's, UTC).");
   }
 
   BacktestArgs backtest;
@@ -107,8 +109,11 @@ int runCli(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   backtest_cmd->add_option("--output,-o", backtest.output_path, "Where the alerts go; - for stdout.")
       ->default_val("-");
-  backtest_cmd->add_option("--timezone", backtest.timezone, "Default zone, as for `rules check`.")
-      ->default_val("UTC");
+  backtest_cmd->add_option("--config,-c", backtest.config_path,
+                           "The engine's config: rules.timezone, rules.default_lateness_ms and rules.alerts_topic "
+                           "come from it, so the backtest judges rules as that engine does.")
+      ->check(CLI::ExistingFile);
+  backtest_cmd->add_option("--timezone", backtest.timezone, "Default zone, as for `rules check`.");
   backtest_cmd->add_option("--until", backtest_until,
                            "Run scheduled rules up to this RFC 3339 time (default: the last event's time).");
 

@@ -55,8 +55,9 @@ struct ExprEvalArgs {
 int evalExpression(const ExprEvalArgs& args);
 
 struct RulesArgs {
-  std::string dir;                // a rules directory (*.yaml)
-  std::string timezone = "UTC";   // for calendar windows and `at:` when a store has none
+  std::string dir;          // a rules directory (*.yaml)
+  std::string config_path;  // the engine's config: rules.timezone and rules.default_lateness_ms from it
+  std::string timezone;     // overrides the config's; default UTC
 };
 // Reports every error with file, line and column; exit 1 on any.
 int checkRules(const RulesArgs& args);
@@ -67,8 +68,8 @@ struct BacktestArgs {
   std::string rules_dir;
   std::string events_path;          // JSON lines, plain or .gz
   std::string output_path = "-";    // alerts as JSON lines; "-" for stdout
-  std::string alerts_topic = "storepulse.alerts";
-  std::string timezone = "UTC";
+  std::string config_path;          // as for RulesArgs; also rules.alerts_topic
+  std::string timezone;             // overrides the config's; default UTC
   std::optional<int64_t> until_ms;  // run scheduled rules up to here (default: the last event)
 };
 // Evaluates the rules over recorded events in event-time order, exactly as

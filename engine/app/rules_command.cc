@@ -11,6 +11,7 @@
 
 #include "connectors/importers/gzip_line_reader.h"
 #include "engine/app/commands.h"
+#include "engine/config/config.h"
 #include "engine/core/log.h"
 #include "rules/cel/time_values.h"
 #include "rules/runtime/replay.h"
@@ -20,17 +21,36 @@
 namespace storepulse::app {
 namespace {
 
-// Loads a rules directory, printing every error; null when there is one.
-std::shared_ptr<const rules::CompiledRuleSet> load(const std::string& dir, const std::string& zone_name) {
-  // The replays log every partition they assign; the tools' output is theirs.
-  log::init("warn", log::Format::kText);
+// What the tools take from the engine's config so that they judge rules as
+// the engine that runs them does: time zone, lateness, alerts topic.
+struct ToolSettings {
+  absl::TimeZone zone;
+  int64_t default_lateness_ms = 0;
+  std::string alerts_topic;
+};
+
+std::optional<ToolSettings> settings(const std::string& config_path, const std::string& timezone) {
+  auto config = config_path.empty() ? defaultConfig() : loadConfig(config_path);
+  if (!config.isOk()) {
+    std::cerr << "storepulse: " << config.status().message() << "\n";
+    return std::nullopt;
+  }
+  const std::string zone_name = timezone.empty() ? config->rules.timezone : timezone;
   auto zone = cel::loadTimeZone(zone_name);
   if (!zone.isOk()) {
-    std::cerr << "storepulse: --timezone " << zone_name << ": " << zone.status().message() << "\n";
-    return nullptr;
+    std::cerr << "storepulse: time zone " << zone_name << ": " << zone.status().message() << "\n";
+    return std::nullopt;
   }
+  return ToolSettings{*zone, config->rules.default_lateness.count(), config->rules.alerts_topic};
+}
+
+// Loads a rules directory, printing every error; null when there is one.
+std::shared_ptr<const rules::CompiledRuleSet> load(const std::string& dir, const ToolSettings& tool) {
+  // The replays log every partition they assign; the tools' output is theirs.
+  log::init("warn", log::Format::kText);
   rules::RuleFileOptions options;
-  options.default_zone = *zone;
+  options.default_zone = tool.zone;
+  options.default_lateness_ms = tool.default_lateness_ms;
   rules::LoadResult loaded = rules::loadRuleDirectory(dir, options);
   for (const rules::Diagnostic& d : loaded.diagnostics) std::cerr << d.toString() << "\n";
   if (!loaded.ok()) {
@@ -39,9 +59,10 @@ std::shared_ptr<const rules::CompiledRuleSet> load(const std::string& dir, const
   return loaded.rules;
 }
 
-rules::ReplayOptions replayOptions(const std::string& zone_name) {
+rules::ReplayOptions replayOptions(const ToolSettings& tool) {
   rules::ReplayOptions options;
-  options.engine.default_zone = *cel::loadTimeZone(zone_name);  // load() checked it
+  options.engine.default_zone = tool.zone;
+  options.engine.alerts_topic = tool.alerts_topic;
   return options;
 }
 
@@ -95,7 +116,9 @@ class Progress {
 }  // namespace
 
 int checkRules(const RulesArgs& args) {
-  auto set = load(args.dir, args.timezone);
+  const auto tool = settings(args.config_path, args.timezone);
+  if (!tool) return kExitUsage;
+  auto set = load(args.dir, *tool);
   if (!set) return kExitFailure;
   size_t tests = 0;
   for (const auto& file : set->files) tests += file.tests.size();
@@ -105,11 +128,13 @@ int checkRules(const RulesArgs& args) {
 }
 
 int testRules(const RulesArgs& args) {
-  auto set = load(args.dir, args.timezone);
+  const auto tool = settings(args.config_path, args.timezone);
+  if (!tool) return kExitUsage;
+  auto set = load(args.dir, *tool);
   if (!set) return kExitFailure;
   size_t failed = 0;
   const rules::RuleFile* current = nullptr;
-  const auto results = rules::runRuleTests(set, replayOptions(args.timezone));
+  const auto results = rules::runRuleTests(set, replayOptions(*tool));
   for (const rules::RuleTestResult& r : results) {
     if (r.file != current) {
       current = r.file;
@@ -128,7 +153,9 @@ int testRules(const RulesArgs& args) {
 }
 
 int runBacktest(const BacktestArgs& args) {
-  auto set = load(args.rules_dir, args.timezone);
+  const auto tool = settings(args.config_path, args.timezone);
+  if (!tool) return kExitUsage;
+  auto set = load(args.rules_dir, *tool);
   if (!set) return kExitFailure;
   std::ofstream file;
   std::ostream* out = &std::cout;
@@ -140,8 +167,8 @@ int runBacktest(const BacktestArgs& args) {
     }
     out = &file;
   }
-  AlertFile alerts(*out, args.alerts_topic);
-  rules::Replay replay(set, alerts, replayOptions(args.timezone));
+  AlertFile alerts(*out, tool->alerts_topic);
+  rules::Replay replay(set, alerts, replayOptions(*tool));
 
   auto reader = importers::GzipLineReader::open(args.events_path);
   if (!reader.isOk()) {
