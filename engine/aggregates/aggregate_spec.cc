@@ -1,5 +1,9 @@
 #include "engine/aggregates/aggregate_spec.h"
 
+#include <fmt/format.h>
+
+#include "engine/core/stable_hash.h"
+
 namespace storepulse {
 
 std::string_view aggregateFunctionName(AggregateFunction f) {
@@ -25,10 +29,14 @@ int64_t WindowSpec::defaultStep(int64_t size_ms) {
   return 0;
 }
 
-bool AggregateSpec::sameDefinition(const AggregateSpec& o) const {
-  return name == o.name && function == o.function && on == o.on && field == o.field && by == o.by &&
-         window.kind == o.window.kind && window.size_ms == o.window.size_ms && window.step_ms == o.window.step_ms &&
-         window.zone == o.window.zone && allowed_lateness_ms == o.allowed_lateness_ms;
+uint64_t AggregateSpec::definitionFingerprint() const {
+  StableHash h;
+  h.addPart(fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", name, aggregateFunctionName(function), field,
+                        static_cast<int>(window.kind), window.size_ms, window.step_ms, window.zone.name(),
+                        allowed_lateness_ms));
+  for (EventType t : on) h.addPart(eventTypeName(t));
+  for (const std::string& key : by) h.addPart(key);
+  return h.value();
 }
 
 }  // namespace storepulse

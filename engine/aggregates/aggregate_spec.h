@@ -42,8 +42,9 @@ struct AggregateSpec {
   WindowSpec window;
   int64_t allowed_lateness_ms = 0;  // events older than the key's newest minus this are late
 
-  // Same definition, so its state survives a rule reload.
-  bool sameDefinition(const AggregateSpec& other) const;
+  // A stable hash of the definition, stored with the aggregate's state: a
+  // reload that changes the definition starts the state afresh.
+  uint64_t definitionFingerprint() const;
 };
 
 }  // namespace storepulse

@@ -1,6 +1,7 @@
 #include "engine/state/rocksdb_state_store.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <rocksdb/cache.h>
@@ -53,7 +54,10 @@ Result<std::unique_ptr<RocksDbStateStore>> RocksDbStateStore::open(const RocksDb
   cf_options.write_buffer_size = options.write_buffer_bytes;
   rocksdb::BlockBasedTableOptions table_options;
   table_options.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  table_options.filter_policy.reset();
+  // Rules read aggregate and cooldown records that often do not exist yet
+  // (a key's first event): without a filter each such miss searches every
+  // level.
+  table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families;

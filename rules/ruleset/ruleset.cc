@@ -52,6 +52,7 @@ class Compiler {
       for (EventType type : r.spec->on) set_.by_event_type[static_cast<size_t>(type)].push_back(&r);
     }
     for (size_t i = 0; i < set_.aggregates.size(); ++i) {
+      set_.aggregate_definitions.push_back(set_.aggregates[i]->definitionFingerprint());
       for (EventType type : set_.aggregates[i]->on) {
         set_.aggregates_by_event_type[static_cast<size_t>(type)].push_back(static_cast<int>(i));
       }

@@ -52,6 +52,7 @@ struct CompiledRuleSet : RuleSet {
   std::vector<const CompiledRule*> scheduled;
   // Aggregates (indexes into env->aggregates) each event type folds into.
   std::array<std::vector<int>, kEventTypeCount> aggregates_by_event_type;
+  std::vector<uint64_t> aggregate_definitions;  // definitionFingerprint(), by index
   std::string version;  // a hash of the files' contents: what GET /v1/rules shows
 };
 

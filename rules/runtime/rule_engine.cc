@@ -26,14 +26,6 @@ struct AggregateRecord {
   WindowedAggregate value;
 };
 
-uint64_t fingerprint(const AggregateSpec& spec) {
-  std::string text = fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", spec.name, aggregateFunctionName(spec.function),
-                                 spec.field, static_cast<int>(spec.window.kind), spec.window.size_ms,
-                                 spec.window.step_ms, spec.window.zone.name(), spec.allowed_lateness_ms);
-  for (EventType t : spec.on) text += fmt::format("|on:{}", eventTypeName(t));
-  for (const std::string& by : spec.by) text += "|by:" + by;
-  return stableHash(text);
-}
 
 std::string cacheKey(StateTable table, int32_t partition, std::string_view key) {
   std::string out;
@@ -142,6 +134,7 @@ struct RuleEngine::Entry {
   std::string key;
   std::variant<std::monostate, AggregateRecord, std::string> value;  // monostate: absent
   bool dirty = false;
+  uint64_t touched = 0;  // the batch that last used it
 };
 
 // The variables of one evaluation, bound to the event (or store and time)
@@ -168,6 +161,7 @@ class RuleEngine::Evaluation final : public AggregateLookup {
     store_record_ = nullptr;
     store_id_.clear();
     scheduled_ = false;
+    std::fill(memo_done_.begin(), memo_done_.end(), 0);
   }
 
   void bindEvent(const ProcessedEvent& e) {
@@ -205,12 +199,20 @@ class RuleEngine::Evaluation final : public AggregateLookup {
 
   Result<cel::Value> run(const cel::Program& program) { return program.evaluate(activation_); }
 
+  // Rules of one event read the same windows: each is computed once.
   std::optional<AggregateResult> lookup(int index) const override {
+    if (memo_done_[index]) return memo_[index];
+    memo_[index] = compute(index);
+    memo_done_[index] = 1;
+    return memo_[index];
+  }
+
+  std::optional<AggregateResult> compute(int index) const {
     const AggregateSpec& spec = *env_.aggregates[index];
     if (!scheduled_) {
       const auto key = aggregateKey(spec, processed_->event);
       if (!key) return std::nullopt;
-      auto agg = engine_.aggregate(partition_, spec, *key);
+      auto agg = engine_.aggregate(partition_, index, *key);
       if (!agg.isOk()) return std::nullopt;
       return (*agg)->at(spec, eval_ts_ms_, &zone_);
     }
@@ -220,7 +222,7 @@ class RuleEngine::Evaluation final : public AggregateLookup {
     std::set<int32_t> partitions = engine_.owned_partitions_ ? engine_.owned_partitions_() : std::set<int32_t>{0};
     partitions.insert(kGlobalPartition);
     for (int32_t p : partitions) {
-      auto agg = engine_.aggregate(p, spec, key);
+      auto agg = engine_.aggregate(p, index, key);
       if (!agg.isOk()) return std::nullopt;
       const AggregateResult r = (*agg)->at(spec, eval_ts_ms_, &zone_);
       if (r.empty()) continue;
@@ -258,6 +260,8 @@ class RuleEngine::Evaluation final : public AggregateLookup {
   int64_t now_ms_ = 0;
   absl::TimeZone zone_;
   bool scheduled_ = false;
+  mutable std::vector<std::optional<AggregateResult>> memo_ = std::vector<std::optional<AggregateResult>>(env_.aggregates.size());
+  mutable std::vector<char> memo_done_ = std::vector<char>(env_.aggregates.size(), 0);
 };
 
 RuleEngine::RuleEngine(RuleEngineOptions options, std::shared_ptr<const CompiledRuleSet> rules, StateStore& store,
@@ -279,6 +283,8 @@ RuleEngine::Evaluation& RuleEngine::evaluation() {
     evaluation_.reset();
     evaluation_rules_ = rules_;
     evaluation_ = std::make_unique<Evaluation>(*this, *rules_->env);
+    stats_by_rule_.clear();
+    for (const CompiledRule& rule : rules_->compiled) stats_by_rule_.push_back(&statsFor(*rule.spec));
   }
   evaluation_->reset();
   return *evaluation_;
@@ -302,39 +308,56 @@ void RuleEngine::pickUpReload() {
 }
 
 std::map<std::string, RuleCounters> RuleEngine::counters() const {
-  std::lock_guard lock(counters_mutex_);
-  return counters_;
+  std::lock_guard lock(stats_mutex_);
+  std::map<std::string, RuleCounters> out;
+  for (const auto& [id, s] : stats_) out[id] = {s->evaluations.load(), s->fires.load(), s->errors.load()};
+  return out;
+}
+
+RuleEngine::RuleStats& RuleEngine::statsFor(const RuleSpec& spec) {
+  std::lock_guard lock(stats_mutex_);
+  auto& slot = stats_[spec.id];
+  if (!slot) {
+    slot = std::make_unique<RuleStats>();
+    if (metrics_) {
+      slot->evaluations_metric = &metrics_->rule_evaluations.Add({{"rule", spec.id}});
+      slot->fires_metric = &metrics_->rule_fires.Add(
+          {{"rule", spec.id}, {"mode", spec.mode == RuleMode::kShadow ? "shadow" : "live"}});
+      slot->errors_metric = &metrics_->rule_errors.Add({{"rule", spec.id}});
+    }
+  }
+  return *slot;
 }
 
 uint64_t RuleEngine::count(const CompiledRule& rule, Outcome outcome) {
-  const std::string& id = rule.spec->id;
-  uint64_t errors = 0;
-  {
-    std::lock_guard lock(counters_mutex_);
-    RuleCounters& c = counters_[id];
-    c.evaluations += outcome == Outcome::kEvaluated;
-    c.fires += outcome == Outcome::kFired;
-    c.errors += outcome == Outcome::kFailed;
-    errors = c.errors;
+  RuleStats& s = *stats_by_rule_[&rule - evaluation_rules_->compiled.data()];
+  switch (outcome) {
+    case Outcome::kEvaluated:
+      s.evaluations.fetch_add(1, std::memory_order_relaxed);
+      if (s.evaluations_metric) s.evaluations_metric->Increment();
+      return s.errors.load(std::memory_order_relaxed);
+    case Outcome::kFired:
+      s.fires.fetch_add(1, std::memory_order_relaxed);
+      if (s.fires_metric) s.fires_metric->Increment();
+      return s.errors.load(std::memory_order_relaxed);
+    case Outcome::kFailed:
+      if (s.errors_metric) s.errors_metric->Increment();
+      return s.errors.fetch_add(1, std::memory_order_relaxed) + 1;
   }
-  if (metrics_) {
-    if (outcome == Outcome::kEvaluated) metrics_->rule_evaluations.Add({{"rule", id}}).Increment();
-    if (outcome == Outcome::kFired) {
-      metrics_->rule_fires.Add({{"rule", id}, {"mode", rule.spec->mode == RuleMode::kShadow ? "shadow" : "live"}})
-          .Increment();
-    }
-    if (outcome == Outcome::kFailed) metrics_->rule_errors.Add({{"rule", id}}).Increment();
-  }
-  return errors;
+  return 0;
 }
 
 Result<RuleEngine::Entry*> RuleEngine::entry(StateTable table, int32_t partition, const std::string& key) {
   std::string k = cacheKey(table, partition, key);
-  if (auto it = cache_.find(k); it != cache_.end()) return it->second.get();
+  if (auto it = cache_.find(k); it != cache_.end()) {
+    it->second->touched = batch_;
+    return it->second.get();
+  }
   auto e = std::make_unique<Entry>();
   e->table = table;
   e->partition = partition;
   e->key = key;
+  e->touched = batch_;
   SP_ASSIGN_OR_RETURN(auto stored, store_.get(table, partition, key));
   if (stored && table == StateTable::kAggregate) {
     AggregateRecord record;
@@ -352,16 +375,23 @@ Result<RuleEngine::Entry*> RuleEngine::entry(StateTable table, int32_t partition
   return raw;
 }
 
-Result<WindowedAggregate*> RuleEngine::aggregate(int32_t partition, const AggregateSpec& spec, const std::string& key) {
+Result<WindowedAggregate*> RuleEngine::aggregate(int32_t partition, int index, const std::string& key) {
   SP_ASSIGN_OR_RETURN(Entry * e, entry(StateTable::kAggregate, partition, key));
-  const uint64_t definition = fingerprint(spec);
+  const uint64_t definition = rules_->aggregate_definitions[index];
   auto* record = std::get_if<AggregateRecord>(&e->value);
   if (record == nullptr || record->definition != definition) {
     // New, or made by a definition that has since changed: start afresh.
     e->value = AggregateRecord{definition, WindowedAggregate()};
     record = &std::get<AggregateRecord>(e->value);
   }
+  last_entry_ = e;
   return &record->value;
+}
+
+void RuleEngine::markDirty(Entry* e) {
+  if (e->dirty) return;
+  e->dirty = true;
+  dirty_.push_back(e);
 }
 
 Result<const StoreRecord*> RuleEngine::storeRecord(const std::string& id) {
@@ -415,7 +445,7 @@ Status RuleEngine::foldAggregates(const ProcessedEvent& e) {
     const AggregateSpec& spec = *rules_->env->aggregates[index];
     const auto key = aggregateKey(spec, e.event);
     if (!key) continue;
-    SP_ASSIGN_OR_RETURN(WindowedAggregate * agg, aggregate(e.partition, spec, *key));
+    SP_ASSIGN_OR_RETURN(WindowedAggregate * agg, aggregate(e.partition, index, *key));
     const std::string_view field = spec.field.empty() ? std::string_view() : stringField(e.event, spec.field);
     const uint64_t hash = spec.function == AggregateFunction::kDistinctCount
                               ? distinctHash(field.empty() ? fmt::format("{}", numberField(e.event, spec.field)) : field)
@@ -427,11 +457,7 @@ Status RuleEngine::foldAggregates(const ProcessedEvent& e) {
                           formatRfc3339Millis(agg->newestEventMs()), spec.allowed_lateness_ms);
       continue;
     }
-    SP_ASSIGN_OR_RETURN(Entry * entry_ptr, entry(StateTable::kAggregate, e.partition, *key));
-    if (!entry_ptr->dirty) {
-      entry_ptr->dirty = true;
-      dirty_.push_back(entry_ptr);
-    }
+    markDirty(last_entry_);
   }
   if (!late.empty()) {
     // The event still updated the customer and every aggregate it was in
@@ -501,10 +527,7 @@ Status RuleEngine::fire(const CompiledRule& rule, Evaluation& ev) {
       announce(rule, holds ? "block" : "unblock", ev, {{"sku", display(*sku)}, {"store_id", display(*store)}});
       block->value = holds ? decltype(block->value)(std::string(live ? "live" : "shadow"))
                            : decltype(block->value)(std::monostate{});
-      if (!block->dirty) {
-        block->dirty = true;
-        dirty_.push_back(block);
-      }
+      markDirty(block);
     }
     if (!spec.alert && !spec.tag && !spec.emit) return Status::ok();
     if (!holds || blocked) return Status::ok();  // other actions fire when the block is set
@@ -606,10 +629,7 @@ Status RuleEngine::fire(const CompiledRule& rule, Evaluation& ev) {
     std::string bytes;
     Encoder(bytes).i64(event_ts);
     stamp->value = std::move(bytes);
-    if (!stamp->dirty) {
-      stamp->dirty = true;
-      dirty_.push_back(stamp);
-    }
+    markDirty(stamp);
   }
   if (spec.alert) {
     announce(rule, "alert", ev,
@@ -632,10 +652,7 @@ Status RuleEngine::fire(const CompiledRule& rule, Evaluation& ev) {
     const std::string key = fmt::format("t{}{}{}{}", kSep, event->customer_id, kSep, spec.tag->name);
     SP_ASSIGN_OR_RETURN(Entry * tag, entry(StateTable::kRule, ev.partition(), key));
     tag->value = *tag_value;
-    if (!tag->dirty) {
-      tag->dirty = true;
-      dirty_.push_back(tag);
-    }
+    markDirty(tag);
   }
   return Status::ok();
 }
@@ -744,8 +761,10 @@ Status RuleEngine::prepareCommit(StateWriteBatch& batch) {
   // The previous batch is stored by now (the pipeline waits for its write
   // before preparing the next), so clean records may go when the cache is
   // past its bound; records dirtied since stay for this batch.
+  // Only records this batch did not use go: dropping the working set too
+  // made every batch read it back from the store.
   if (cache_.size() > options_.cache_max_records) {
-    std::erase_if(cache_, [](const auto& kv) { return !kv.second->dirty; });
+    std::erase_if(cache_, [this](const auto& kv) { return !kv.second->dirty && kv.second->touched < batch_; });
   }
   // What was sent must be stored before the offsets that produced it move.
   if (sent_output_) {
@@ -775,6 +794,7 @@ Status RuleEngine::prepareCommit(StateWriteBatch& batch) {
   // Store profiles are read through: re-read them after each commit, when
   // the global pipeline may have changed them.
   stores_.clear();
+  ++batch_;
   return Status::ok();
 }
 

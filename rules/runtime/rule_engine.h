@@ -16,6 +16,7 @@
 #include <absl/time/time.h>
 
 #include <chrono>
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -111,7 +112,9 @@ class RuleEngine final : public EventProcessor {
                 std::map<std::string, std::string> fields);
 
   Result<Entry*> entry(StateTable table, int32_t partition, const std::string& key);
-  Result<WindowedAggregate*> aggregate(int32_t partition, const AggregateSpec& spec, const std::string& key);
+  // Aggregate `index` of the current rule set, for `key` in `partition`.
+  Result<WindowedAggregate*> aggregate(int32_t partition, int index, const std::string& key);
+  void markDirty(Entry* e);
   Result<const StoreRecord*> storeRecord(const std::string& id);
   const absl::TimeZone& zoneOf(const StoreRecord* store);
   enum class Outcome { kEvaluated, kFired, kFailed };
@@ -136,6 +139,8 @@ class RuleEngine final : public EventProcessor {
   std::unique_ptr<Evaluation> evaluation_;
   std::unordered_map<std::string, std::unique_ptr<Entry>> cache_;  // aggregate and rule records
   std::vector<Entry*> dirty_;
+  Entry* last_entry_ = nullptr;
+  uint64_t batch_ = 1;  // counts commits: what a cached record was last used in  // of the last aggregate() call: the fold marks it dirty
   std::unordered_map<std::string, std::unique_ptr<StoreRecord>> stores_;  // read through; refreshed per commit
   std::map<std::string, absl::TimeZone> zones_;
   bool sent_output_ = false;
@@ -143,8 +148,20 @@ class RuleEngine final : public EventProcessor {
   int64_t event_clock_ms_ = INT64_MIN;       // newest event time seen (event-time clock)
   int64_t scheduled_until_ms_ = INT64_MIN;   // scheduled times up to here have run
 
-  mutable std::mutex counters_mutex_;
-  std::map<std::string, RuleCounters> counters_;
+  // Per rule id, kept across reloads. Counted without locks on the
+  // pipeline thread (atomics), with the metric children looked up once.
+  struct RuleStats {
+    std::atomic<uint64_t> evaluations{0};
+    std::atomic<uint64_t> fires{0};
+    std::atomic<uint64_t> errors{0};
+    prometheus::Counter* evaluations_metric = nullptr;
+    prometheus::Counter* fires_metric = nullptr;
+    prometheus::Counter* errors_metric = nullptr;
+  };
+  RuleStats& statsFor(const RuleSpec& spec);
+  mutable std::mutex stats_mutex_;  // guards the map's shape, not the counts
+  std::map<std::string, std::unique_ptr<RuleStats>> stats_;
+  std::vector<RuleStats*> stats_by_rule_;  // by index in evaluation_rules_->compiled
 };
 
 }  // namespace storepulse::rules
