@@ -1,5 +1,7 @@
 #include "connectors/kafka/durable_producer.h"
 
+#include <utility>
+
 #include "engine/core/log.h"
 
 namespace storepulse::kafka {
@@ -30,6 +32,7 @@ void DurableProducer::produce(const std::string& topic, std::string_view key, st
     }
     log::error("cannot queue a record", {{"records", what_}, {"topic", topic}, {"error", RdKafka::err2str(err)}});
     delete headers;
+    std::lock_guard lock(failure_mutex_);
     failed_to_queue_ = RdKafka::err2str(err);
     return;
   }
@@ -38,11 +41,12 @@ void DurableProducer::produce(const std::string& topic, std::string_view key, st
 Status DurableProducer::flush(std::chrono::milliseconds timeout) {
   const RdKafka::ErrorCode err = producer_->flush(static_cast<int>(timeout.count()));
   Status delivered = reports_->take();
-  if (!failed_to_queue_.empty()) {
-    std::string why = std::move(failed_to_queue_);
-    failed_to_queue_.clear();
-    return Status(ErrorCode::kKafka, what_ + ": a record could not be queued: " + why);
+  std::string why;
+  {
+    std::lock_guard lock(failure_mutex_);
+    why = std::exchange(failed_to_queue_, std::string());
   }
+  if (!why.empty()) return Status(ErrorCode::kKafka, what_ + ": a record could not be queued: " + why);
   if (err != RdKafka::ERR_NO_ERROR) {
     return Status(ErrorCode::kKafka, what_ + " not delivered within " + std::to_string(timeout.count()) +
                                          " ms: " + RdKafka::err2str(err));

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -33,7 +34,9 @@ class DurableProducer {
   std::unique_ptr<ClientEventLogger> logger_;
   std::unique_ptr<DeliveryTracker> reports_;
   std::unique_ptr<RdKafka::Producer> producer_;
-  std::string failed_to_queue_;  // producing thread only
+  // Both pipeline threads may share one producer (the dead-letter sink).
+  std::mutex failure_mutex_;
+  std::string failed_to_queue_;  // guarded by failure_mutex_
 };
 
 }  // namespace storepulse::kafka
