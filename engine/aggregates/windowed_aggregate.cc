@@ -101,8 +101,17 @@ AggregateResult WindowedAggregate::at(const AggregateSpec& spec, int64_t eval_ts
 
 bool WindowedAggregate::expiredAt(const AggregateSpec& spec, int64_t now_ms) const {
   if (buckets_.empty()) return true;
-  const int64_t first_visible = bucketOf(spec.window, now_ms) - bucketsPerWindow(spec.window) + 1;
-  return buckets_.back().id < first_visible && now_ms - spec.allowed_lateness_ms > newest_ts_ms_;
+  // By time, not by bucket: calendar buckets were cut in the store's zone,
+  // which this record does not know. A day's window is thus kept two days
+  // (the widest zone offsets apart) and a week's eight.
+  constexpr int64_t kDay = 24 * 3600 * 1000;
+  int64_t span = 0;
+  switch (spec.window.kind) {
+    case WindowSpec::Kind::kSliding: span = spec.window.size_ms + spec.window.step_ms; break;
+    case WindowSpec::Kind::kCalendarDay: span = 2 * kDay; break;
+    case WindowSpec::Kind::kCalendarWeek: span = 8 * kDay; break;
+  }
+  return now_ms > newest_ts_ms_ + span + spec.allowed_lateness_ms;
 }
 
 void WindowedAggregate::encode(std::string& out) const {

@@ -56,8 +56,8 @@ class WindowedAggregate {
   // The window that ends with the bucket of `eval_ts_ms`.
   AggregateResult at(const AggregateSpec& spec, int64_t eval_ts_ms, const absl::TimeZone* zone = nullptr) const;
 
-  // True when no evaluation at or after `now_ms` can see any of the state:
-  // the record may be deleted.
+  // True when no evaluation at or after `now_ms` can see any of the state
+  // and no late event can join it: the record may be deleted.
   bool expiredAt(const AggregateSpec& spec, int64_t now_ms) const;
 
   int64_t newestEventMs() const { return newest_ts_ms_; }

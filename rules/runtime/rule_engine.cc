@@ -676,7 +676,16 @@ void RuleEngine::announce(const CompiledRule& rule, std::string action, const Ev
 
 Status RuleEngine::tick(int64_t wall_clock_ms) {
   pickUpReload();
-  if (options_.clock != RuleEngineOptions::Clock::kWall || !options_.run_scheduled) return Status::ok();
+  if (options_.clock != RuleEngineOptions::Clock::kWall) return Status::ok();
+  if (options_.sweep_interval.count() > 0) {
+    // The first tick, or a clock stepped back: sweep an interval from now.
+    if (last_sweep_ms_ == INT64_MIN || wall_clock_ms < last_sweep_ms_) last_sweep_ms_ = wall_clock_ms;
+    if (wall_clock_ms - last_sweep_ms_ >= options_.sweep_interval.count()) {
+      SP_RETURN_IF_ERROR(sweep(wall_clock_ms));
+      last_sweep_ms_ = wall_clock_ms;
+    }
+  }
+  if (!options_.run_scheduled) return Status::ok();
   if (scheduled_until_ms_ == INT64_MIN) {
     scheduled_until_ms_ = wall_clock_ms;  // a fresh start does not catch up on the past
     return Status::ok();
@@ -684,6 +693,81 @@ Status RuleEngine::tick(int64_t wall_clock_ms) {
   if (wall_clock_ms <= scheduled_until_ms_) return Status::ok();
   SP_RETURN_IF_ERROR(runScheduled(scheduled_until_ms_, wall_clock_ms));
   scheduled_until_ms_ = wall_clock_ms;
+  return Status::ok();
+}
+
+// Deletes what no evaluation can read any more, so that state does not grow
+// with every customer and product ever seen. The deletes join the next
+// commit like any other change.
+Status RuleEngine::sweep(int64_t now_ms) {
+  std::map<std::string_view, int> aggregate_by_name;
+  for (size_t i = 0; i < rules_->env->aggregates.size(); ++i) {
+    aggregate_by_name.emplace(rules_->env->aggregates[i]->name, static_cast<int>(i));
+  }
+  std::map<std::string_view, int64_t> cooldown_by_rule;
+  for (const RuleSpec* rule : rules_->rules) cooldown_by_rule.emplace(rule->id, rule->cooldown.for_ms);
+
+  std::set<int32_t> partitions = owned_partitions_ ? owned_partitions_() : std::set<int32_t>{0};
+  partitions.insert(kGlobalPartition);
+  std::vector<std::pair<int32_t, std::string>> aggregates;  // expired, as (partition, key)
+  std::vector<std::pair<int32_t, std::string>> stamps;
+  for (int32_t p : partitions) {
+    SP_RETURN_IF_ERROR(store_.scan(StateTable::kAggregate, p, [&](std::string_view key, std::string_view value) {
+      const auto it = aggregate_by_name.find(key.substr(0, key.find(kSep)));
+      if (it == aggregate_by_name.end()) {
+        aggregates.emplace_back(p, key);  // its aggregate was removed from the rules
+        return true;
+      }
+      uint64_t definition = 0;
+      if (value.size() < sizeof(definition)) return true;  // corrupt: left for a read to report
+      std::memcpy(&definition, value.data(), sizeof(definition));
+      auto decoded = WindowedAggregate::decode(value.substr(sizeof(definition)));
+      if (definition != rules_->aggregate_definitions[it->second] ||
+          (decoded.isOk() && decoded->expiredAt(*rules_->env->aggregates[it->second], now_ms))) {
+        aggregates.emplace_back(p, key);
+      }
+      return true;
+    }));
+    SP_RETURN_IF_ERROR(store_.scan(StateTable::kRule, p, [&](std::string_view key, std::string_view value) {
+      if (!key.starts_with(std::string_view("c\0", 2))) return true;  // blocks and tags stay
+      const std::string_view rest = key.substr(2);
+      const auto it = cooldown_by_rule.find(rest.substr(0, rest.find(kSep)));
+      Decoder r(value);
+      const int64_t fired_at = r.i64();
+      if (it == cooldown_by_rule.end() || (!r.failed() && now_ms >= fired_at + it->second)) stamps.emplace_back(p, key);
+      return true;
+    }));
+  }
+  // The scan saw committed state, which may lag the cache by the write in
+  // flight: judge each candidate again by its cached (newest) value.
+  for (const auto& [p, key] : aggregates) {
+    SP_ASSIGN_OR_RETURN(Entry * e, entry(StateTable::kAggregate, p, key));
+    if (const auto* record = std::get_if<AggregateRecord>(&e->value)) {
+      const auto it = aggregate_by_name.find(std::string_view(key).substr(0, key.find(kSep)));
+      if (it != aggregate_by_name.end() && record->definition == rules_->aggregate_definitions[it->second] &&
+          !record->value.expiredAt(*rules_->env->aggregates[it->second], now_ms)) {
+        continue;
+      }
+    }
+    e->value = std::monostate{};
+    markDirty(e);
+  }
+  for (const auto& [p, key] : stamps) {
+    SP_ASSIGN_OR_RETURN(Entry * e, entry(StateTable::kRule, p, key));
+    if (const auto* stamp = std::get_if<std::string>(&e->value)) {
+      const std::string_view rest = std::string_view(key).substr(2);
+      const auto it = cooldown_by_rule.find(rest.substr(0, rest.find(kSep)));
+      Decoder r(*stamp);
+      const int64_t fired_at = r.i64();
+      if (it != cooldown_by_rule.end() && !r.failed() && now_ms < fired_at + it->second) continue;
+    }
+    e->value = std::monostate{};
+    markDirty(e);
+  }
+  if (!aggregates.empty() || !stamps.empty()) {
+    log::info("rule state swept", {{"aggregates", std::to_string(aggregates.size())},
+                                   {"cooldowns", std::to_string(stamps.size())}});
+  }
   return Status::ok();
 }
 

@@ -47,6 +47,10 @@ struct RuleEngineOptions {
   absl::TimeZone default_zone;  // calendar windows, `now`, `at:` when a store has none
   std::chrono::milliseconds flush_timeout{30000};
   size_t cache_max_records = 200000;  // aggregate and rule records kept between commits
+  // How often (wall clock) records no window or cooldown can use any more
+  // are deleted: aggregates of keys quiet for longer than their window and
+  // lateness, cooldown stamps that have run out. 0: never.
+  std::chrono::milliseconds sweep_interval{3600000};
 };
 
 // What one rule did, for tests, backtest summaries and GET /v1/rules.
@@ -105,6 +109,7 @@ class RuleEngine final : public EventProcessor {
   Status foldAggregates(const ProcessedEvent& e);
   Status evaluateRules(const ProcessedEvent& e);
   Status runScheduled(int64_t after_ms, int64_t until_ms);
+  Status sweep(int64_t now_ms);
   Status runScheduledAt(const CompiledRule& rule, const std::string& store_id, const StoreRecord& store,
                         int64_t at_ms);
   Status fire(const CompiledRule& rule, Evaluation& ev);
@@ -147,6 +152,7 @@ class RuleEngine final : public EventProcessor {
   bool sent_dead_letters_ = false;
   int64_t event_clock_ms_ = INT64_MIN;       // newest event time seen (event-time clock)
   int64_t scheduled_until_ms_ = INT64_MIN;   // scheduled times up to here have run
+  int64_t last_sweep_ms_ = INT64_MIN;
 
   // Per rule id, kept across reloads. Counted without locks on the
   // pipeline thread (atomics), with the metric children looked up once.

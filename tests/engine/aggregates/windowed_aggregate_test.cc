@@ -126,9 +126,15 @@ TEST(WindowedAggregateTest, ExpiresOnceNoWindowCanSeeItAndNoLateEventCanJoin) {
   const AggregateSpec spec = sliding(AggregateFunction::kCount, 10 * kMinute, kMinute, 5 * kMinute);
   WindowedAggregate agg;
   agg.add(spec, 0, 1, 0);
-  EXPECT_FALSE(agg.expiredAt(spec, 9 * kMinute));
-  EXPECT_TRUE(agg.expiredAt(spec, 10 * kMinute));
+  // Window 10m plus one 1m step plus 5m lateness after the newest event.
+  EXPECT_FALSE(agg.expiredAt(spec, 16 * kMinute));
+  EXPECT_TRUE(agg.expiredAt(spec, 16 * kMinute + 1));
   EXPECT_TRUE(WindowedAggregate().expiredAt(spec, 0));
+  const AggregateSpec day = calendar(WindowSpec::Kind::kCalendarDay, "America/Los_Angeles");
+  WindowedAggregate daily;
+  daily.add(day, at("2024-03-01T12:00:00Z"), 1, 0);
+  EXPECT_FALSE(daily.expiredAt(day, at("2024-03-02T07:00:00Z")));  // still Mar 1 in Los Angeles
+  EXPECT_TRUE(daily.expiredAt(day, at("2024-03-11T12:00:00Z")));  // two days plus the 7-day lateness
 }
 
 TEST(WindowedAggregateTest, EncodeDecodeRoundTripsAndRejectsGarbage) {

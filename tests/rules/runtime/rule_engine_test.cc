@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/time.h"
 #include "engine/pipeline/ingest_pipeline.h"
 #include "engine/state/memory_state_store.h"
 #include "rules/runtime/replay.h"
@@ -115,7 +116,8 @@ std::string customer(const std::string& id, const std::string& name, const std::
 
 class RuleEngineTest : public ::testing::Test {
  protected:
-  void start(std::shared_ptr<const CompiledRuleSet> rules) {
+  void start(std::shared_ptr<const CompiledRuleSet> rules,
+             RuleEngineOptions::Clock clock = RuleEngineOptions::Clock::kEventTime) {
     ASSERT_NE(rules, nullptr);
     PipelineOptions p;
     p.topics = {{kClicks, EventType::kClick},       {kScans, EventType::kScan},
@@ -125,7 +127,7 @@ class RuleEngineTest : public ::testing::Test {
     p.batch_max_wait = std::chrono::milliseconds(1);
     p.dead_letter_flush_timeout = std::chrono::milliseconds(10);
     RuleEngineOptions o;
-    o.clock = RuleEngineOptions::Clock::kEventTime;
+    o.clock = clock;
     o.flush_timeout = std::chrono::milliseconds(10);
     engine_ = std::make_unique<RuleEngine>(o, std::move(rules), store_, output_, dead_letters_, nullptr);
     engine_->setFiringListener([this](const Firing& f) {
@@ -650,6 +652,52 @@ rules:
     ids.insert(a[i]["id"].get<std::string>());
   }
   EXPECT_EQ(ids.size(), a.size()) << "different alerts must have different ids";
+}
+
+}  // namespace
+}  // namespace storepulse::rules
+
+namespace storepulse::rules {
+namespace {
+
+// ---------------------------------------------------------------------------
+// Sweeping: state no window or cooldown can use any more is deleted.
+
+TEST_F(RuleEngineTest, SweepDeletesWindowsAndCooldownStampsNothingCanUseAnyMore) {
+  start(compile(R"(
+aggregates:
+  looks: {count: click, by: customer_id, window: 10m, step: 1m, lateness: 1m}
+rules:
+  - id: look
+    on: [click]
+    when: agg.looks >= 1
+    cooldown: 1h
+    alert: {to: audit, title: "{{event.sku}}"}
+)"),
+        RuleEngineOptions::Clock::kWall);
+  ASSERT_TRUE(feed({{kClicks, click("c1", "a", "2024-03-01T10:00:00Z")},
+                    {kClicks, click("c2", "a", "2024-03-01T11:05:00Z")}})
+                  .isOk());
+  const std::string c1_window = std::string("looks\0c1", 8);
+  const std::string c2_window = std::string("looks\0c2", 8);
+  const std::string c1_stamp = std::string("c\0look\0c1", 9);
+  const std::string c2_stamp = std::string("c\0look\0c2", 9);
+  ASSERT_TRUE(store_.get(StateTable::kAggregate, 0, c1_window)->has_value());
+  ASSERT_TRUE(store_.get(StateTable::kRule, 0, c1_stamp)->has_value());
+
+  // At 11:10 c1's window (10:00 + 10m + 1m step + 1m lateness) and its
+  // cooldown (10:00 + 1h) have run out; c2's have not.
+  ASSERT_TRUE(engine_->tick(*parseRfc3339Millis("2024-03-01T10:00:00Z")).isOk());
+  ASSERT_TRUE(engine_->tick(*parseRfc3339Millis("2024-03-01T11:10:00Z")).isOk());
+  ASSERT_TRUE(pipeline_->flush().isOk());
+  EXPECT_FALSE(store_.get(StateTable::kAggregate, 0, c1_window)->has_value());
+  EXPECT_FALSE(store_.get(StateTable::kRule, 0, c1_stamp)->has_value());
+  EXPECT_TRUE(store_.get(StateTable::kAggregate, 0, c2_window)->has_value());
+  EXPECT_TRUE(store_.get(StateTable::kRule, 0, c2_stamp)->has_value());
+
+  // A new click of c1 starts a fresh window and fires (its cooldown is gone).
+  ASSERT_TRUE(feed({{kClicks, click("c1", "b", "2024-03-01T11:11:00Z")}}).isOk());
+  EXPECT_EQ(firings_.size(), 3u);
 }
 
 }  // namespace
