@@ -18,13 +18,56 @@ namespace {
 
 constexpr char kSep = '\0';
 
-// A cached aggregate or rule-state record. Aggregates carry the
-// fingerprint of the definition that made them: after a reload that
-// changed the definition, the old state is not reused.
+// One aggregate's window for one key. It carries the fingerprint of the
+// definition that made it: after a reload that changed the definition, the
+// old state is not reused.
 struct AggregateRecord {
   uint64_t definition = 0;
   WindowedAggregate value;
 };
+
+// Every window of one group key — the value of an aggregate's first `by`
+// field, usually one customer — as one stored record: an event's
+// aggregates are then one read and one write per batch, not one per
+// aggregate (which the benchmark showed dominating the rules' cost).
+struct AggregateGroup {
+  std::map<std::string, AggregateRecord, std::less<>> members;  // by "name\0other by values"
+};
+
+constexpr uint64_t kGroupFormatVersion = 1;
+
+void encodeGroup(const AggregateGroup& g, std::string& out) {
+  Encoder w(out);
+  w.u64(kGroupFormatVersion);
+  w.u64(g.members.size());
+  std::string body;
+  for (const auto& [key, record] : g.members) {
+    w.str(key);
+    w.u64(record.definition);
+    body.clear();
+    record.value.encode(body);
+    w.str(body);
+  }
+}
+
+Result<AggregateGroup> decodeGroup(std::string_view bytes) {
+  Decoder r(bytes);
+  if (r.u64() != kGroupFormatVersion || r.failed()) {
+    return Status(ErrorCode::kCorruption, "aggregate record has an unknown format version");
+  }
+  AggregateGroup g;
+  for (uint64_t n = r.u64(); n > 0 && !r.failed(); --n) {
+    std::string key = r.str();
+    AggregateRecord record;
+    record.definition = r.u64();
+    const std::string body = r.str();
+    if (r.failed()) break;
+    SP_ASSIGN_OR_RETURN(record.value, WindowedAggregate::decode(body));
+    g.members.emplace(std::move(key), std::move(record));
+  }
+  if (r.failed() || !r.atEnd()) return Status(ErrorCode::kCorruption, "aggregate record is truncated or too long");
+  return g;
+}
 
 
 std::string cacheKey(StateTable table, int32_t partition, std::string_view key) {
@@ -62,15 +105,22 @@ double numberField(const Event& e, std::string_view name) {
   return 0;
 }
 
-// The record key of an aggregate for an event: its name and the event's
-// values of the `by` fields; nullopt when one is missing.
-std::optional<std::string> aggregateKey(const AggregateSpec& spec, const Event& e) {
-  std::string key = spec.name;
-  for (const std::string& by : spec.by) {
-    const std::string_view v = stringField(e, by);
+// Where an aggregate's window for an event is kept: the group record (the
+// first `by` field and its value) and the member in it (the aggregate's name
+// and the other `by` values). nullopt when the event lacks a `by` field.
+struct AggregateKey {
+  std::string group;
+  std::string member;
+};
+
+std::optional<AggregateKey> aggregateKey(const AggregateSpec& spec, const Event& e) {
+  AggregateKey key{spec.by[0], spec.name};
+  for (size_t i = 0; i < spec.by.size(); ++i) {
+    const std::string_view v = stringField(e, spec.by[i]);
     if (v.empty()) return std::nullopt;
-    key.push_back(kSep);
-    key.append(v);
+    std::string& part = i == 0 ? key.group : key.member;
+    part.push_back(kSep);
+    part.append(v);
   }
   return key;
 }
@@ -132,7 +182,7 @@ struct RuleEngine::Entry {
   StateTable table;
   int32_t partition;
   std::string key;
-  std::variant<std::monostate, AggregateRecord, std::string> value;  // monostate: absent
+  std::variant<std::monostate, AggregateGroup, std::string> value;  // monostate: absent
   bool dirty = false;
   uint64_t touched = 0;  // the batch that last used it
 };
@@ -212,17 +262,17 @@ class RuleEngine::Evaluation final : public AggregateLookup {
     if (!scheduled_) {
       const auto key = aggregateKey(spec, processed_->event);
       if (!key) return std::nullopt;
-      auto agg = engine_.aggregate(partition_, index, *key);
+      auto agg = engine_.aggregate(partition_, index, key->group, key->member);
       if (!agg.isOk()) return std::nullopt;
       return (*agg)->at(spec, eval_ts_ms_, &zone_);
     }
     if (spec.by.size() != 1 || spec.by[0] != "store_id") return std::nullopt;
-    const std::string key = spec.name + kSep + store_id_;
+    const std::string group = "store_id" + std::string(1, kSep) + store_id_;
     AggregateResult total;
     std::set<int32_t> partitions = engine_.owned_partitions_ ? engine_.owned_partitions_() : std::set<int32_t>{0};
     partitions.insert(kGlobalPartition);
     for (int32_t p : partitions) {
-      auto agg = engine_.aggregate(p, index, key);
+      auto agg = engine_.aggregate(p, index, group, spec.name);
       if (!agg.isOk()) return std::nullopt;
       const AggregateResult r = (*agg)->at(spec, eval_ts_ms_, &zone_);
       if (r.empty()) continue;
@@ -360,13 +410,7 @@ Result<RuleEngine::Entry*> RuleEngine::entry(StateTable table, int32_t partition
   e->touched = batch_;
   SP_ASSIGN_OR_RETURN(auto stored, store_.get(table, partition, key));
   if (stored && table == StateTable::kAggregate) {
-    AggregateRecord record;
-    if (stored->size() < sizeof(record.definition)) {
-      return Status(ErrorCode::kCorruption, "aggregate record " + key + " is truncated");
-    }
-    std::memcpy(&record.definition, stored->data(), sizeof(record.definition));
-    SP_ASSIGN_OR_RETURN(record.value, WindowedAggregate::decode(std::string_view(*stored).substr(sizeof(record.definition))));
-    e->value = std::move(record);
+    SP_ASSIGN_OR_RETURN(e->value, decodeGroup(*stored));
   } else if (stored) {
     e->value = std::move(*stored);
   }
@@ -375,17 +419,20 @@ Result<RuleEngine::Entry*> RuleEngine::entry(StateTable table, int32_t partition
   return raw;
 }
 
-Result<WindowedAggregate*> RuleEngine::aggregate(int32_t partition, int index, const std::string& key) {
-  SP_ASSIGN_OR_RETURN(Entry * e, entry(StateTable::kAggregate, partition, key));
+Result<WindowedAggregate*> RuleEngine::aggregate(int32_t partition, int index, const std::string& group,
+                                                 const std::string& member) {
+  SP_ASSIGN_OR_RETURN(Entry * e, entry(StateTable::kAggregate, partition, group));
+  if (!std::holds_alternative<AggregateGroup>(e->value)) e->value = AggregateGroup{};
+  auto& members = std::get<AggregateGroup>(e->value).members;
   const uint64_t definition = rules_->aggregate_definitions[index];
-  auto* record = std::get_if<AggregateRecord>(&e->value);
-  if (record == nullptr || record->definition != definition) {
-    // New, or made by a definition that has since changed: start afresh.
-    e->value = AggregateRecord{definition, WindowedAggregate()};
-    record = &std::get<AggregateRecord>(e->value);
+  auto it = members.find(member);
+  if (it == members.end()) {
+    it = members.emplace(member, AggregateRecord{definition, WindowedAggregate()}).first;
+  } else if (it->second.definition != definition) {
+    it->second = AggregateRecord{definition, WindowedAggregate()};  // its definition changed: start afresh
   }
   last_entry_ = e;
-  return &record->value;
+  return &it->second.value;
 }
 
 void RuleEngine::markDirty(Entry* e) {
@@ -445,7 +492,7 @@ Status RuleEngine::foldAggregates(const ProcessedEvent& e) {
     const AggregateSpec& spec = *rules_->env->aggregates[index];
     const auto key = aggregateKey(spec, e.event);
     if (!key) continue;
-    SP_ASSIGN_OR_RETURN(WindowedAggregate * agg, aggregate(e.partition, index, *key));
+    SP_ASSIGN_OR_RETURN(WindowedAggregate * agg, aggregate(e.partition, index, key->group, key->member));
     const std::string_view field = spec.field.empty() ? std::string_view() : stringField(e.event, spec.field);
     const uint64_t hash = spec.function == AggregateFunction::kDistinctCount
                               ? distinctHash(field.empty() ? fmt::format("{}", numberField(e.event, spec.field)) : field)
@@ -704,68 +751,64 @@ Status RuleEngine::sweep(int64_t now_ms) {
   for (size_t i = 0; i < rules_->env->aggregates.size(); ++i) {
     aggregate_by_name.emplace(rules_->env->aggregates[i]->name, static_cast<int>(i));
   }
+  // A member is stale when its aggregate was removed or redefined, or when
+  // no window can read it any more.
+  auto stale = [&](std::string_view member, const AggregateRecord& record) {
+    const auto it = aggregate_by_name.find(member.substr(0, member.find(kSep)));
+    return it == aggregate_by_name.end() || record.definition != rules_->aggregate_definitions[it->second] ||
+           record.value.expiredAt(*rules_->env->aggregates[it->second], now_ms);
+  };
   std::map<std::string_view, int64_t> cooldown_by_rule;
   for (const RuleSpec* rule : rules_->rules) cooldown_by_rule.emplace(rule->id, rule->cooldown.for_ms);
+  auto runOut = [&](std::string_view key, std::string_view stamp) {
+    const std::string_view rest = key.substr(2);  // after "c\0"
+    const auto it = cooldown_by_rule.find(rest.substr(0, rest.find(kSep)));
+    Decoder r(stamp);
+    const int64_t fired_at = r.i64();
+    return it == cooldown_by_rule.end() || (!r.failed() && now_ms >= fired_at + it->second);
+  };
 
   std::set<int32_t> partitions = owned_partitions_ ? owned_partitions_() : std::set<int32_t>{0};
   partitions.insert(kGlobalPartition);
-  std::vector<std::pair<int32_t, std::string>> aggregates;  // expired, as (partition, key)
+  std::vector<std::pair<int32_t, std::string>> groups;  // holding a stale member, as (partition, key)
   std::vector<std::pair<int32_t, std::string>> stamps;
   for (int32_t p : partitions) {
     SP_RETURN_IF_ERROR(store_.scan(StateTable::kAggregate, p, [&](std::string_view key, std::string_view value) {
-      const auto it = aggregate_by_name.find(key.substr(0, key.find(kSep)));
-      if (it == aggregate_by_name.end()) {
-        aggregates.emplace_back(p, key);  // its aggregate was removed from the rules
-        return true;
-      }
-      uint64_t definition = 0;
-      if (value.size() < sizeof(definition)) return true;  // corrupt: left for a read to report
-      std::memcpy(&definition, value.data(), sizeof(definition));
-      auto decoded = WindowedAggregate::decode(value.substr(sizeof(definition)));
-      if (definition != rules_->aggregate_definitions[it->second] ||
-          (decoded.isOk() && decoded->expiredAt(*rules_->env->aggregates[it->second], now_ms))) {
-        aggregates.emplace_back(p, key);
+      auto group = decodeGroup(value);
+      if (!group.isOk()) return true;  // corrupt: left for a read to report
+      for (const auto& [member, record] : group->members) {
+        if (stale(member, record)) {
+          groups.emplace_back(p, key);
+          break;
+        }
       }
       return true;
     }));
     SP_RETURN_IF_ERROR(store_.scan(StateTable::kRule, p, [&](std::string_view key, std::string_view value) {
-      if (!key.starts_with(std::string_view("c\0", 2))) return true;  // blocks and tags stay
-      const std::string_view rest = key.substr(2);
-      const auto it = cooldown_by_rule.find(rest.substr(0, rest.find(kSep)));
-      Decoder r(value);
-      const int64_t fired_at = r.i64();
-      if (it == cooldown_by_rule.end() || (!r.failed() && now_ms >= fired_at + it->second)) stamps.emplace_back(p, key);
+      // Blocks and tags stay; cooldown stamps ("c\0...") run out.
+      if (key.starts_with(std::string_view("c\0", 2)) && runOut(key, value)) stamps.emplace_back(p, key);
       return true;
     }));
   }
   // The scan saw committed state, which may lag the cache by the write in
   // flight: judge each candidate again by its cached (newest) value.
-  for (const auto& [p, key] : aggregates) {
+  size_t members_dropped = 0;
+  for (const auto& [p, key] : groups) {
     SP_ASSIGN_OR_RETURN(Entry * e, entry(StateTable::kAggregate, p, key));
-    if (const auto* record = std::get_if<AggregateRecord>(&e->value)) {
-      const auto it = aggregate_by_name.find(std::string_view(key).substr(0, key.find(kSep)));
-      if (it != aggregate_by_name.end() && record->definition == rules_->aggregate_definitions[it->second] &&
-          !record->value.expiredAt(*rules_->env->aggregates[it->second], now_ms)) {
-        continue;
-      }
-    }
-    e->value = std::monostate{};
-    markDirty(e);
+    auto* group = std::get_if<AggregateGroup>(&e->value);
+    if (group == nullptr) continue;
+    members_dropped += std::erase_if(group->members, [&](const auto& m) { return stale(m.first, m.second); });
+    markDirty(e);  // rewritten, or erased when no member is left
   }
   for (const auto& [p, key] : stamps) {
     SP_ASSIGN_OR_RETURN(Entry * e, entry(StateTable::kRule, p, key));
-    if (const auto* stamp = std::get_if<std::string>(&e->value)) {
-      const std::string_view rest = std::string_view(key).substr(2);
-      const auto it = cooldown_by_rule.find(rest.substr(0, rest.find(kSep)));
-      Decoder r(*stamp);
-      const int64_t fired_at = r.i64();
-      if (it != cooldown_by_rule.end() && !r.failed() && now_ms < fired_at + it->second) continue;
-    }
+    const auto* stamp = std::get_if<std::string>(&e->value);
+    if (stamp != nullptr && !runOut(key, *stamp)) continue;
     e->value = std::monostate{};
     markDirty(e);
   }
-  if (!aggregates.empty() || !stamps.empty()) {
-    log::info("rule state swept", {{"aggregates", std::to_string(aggregates.size())},
+  if (members_dropped > 0 || !stamps.empty()) {
+    log::info("rule state swept", {{"windows", std::to_string(members_dropped)},
                                    {"cooldowns", std::to_string(stamps.size())}});
   }
   return Status::ok();
@@ -861,11 +904,12 @@ Status RuleEngine::prepareCommit(StateWriteBatch& batch) {
   }
   for (Entry* e : dirty_) {
     StateWrite w{e->table, e->partition, e->key, "", false};
-    if (const auto* record = std::get_if<AggregateRecord>(&e->value)) {
-      std::string body;
-      record->value.encode(body);
-      w.value.assign(reinterpret_cast<const char*>(&record->definition), sizeof(record->definition));
-      w.value += body;
+    if (const auto* group = std::get_if<AggregateGroup>(&e->value)) {
+      if (group->members.empty()) {
+        w.erase = true;
+      } else {
+        encodeGroup(*group, w.value);
+      }
     } else if (const auto* text = std::get_if<std::string>(&e->value)) {
       w.value = *text;
     } else {

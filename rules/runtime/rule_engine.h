@@ -117,8 +117,10 @@ class RuleEngine final : public EventProcessor {
                 std::map<std::string, std::string> fields);
 
   Result<Entry*> entry(StateTable table, int32_t partition, const std::string& key);
-  // Aggregate `index` of the current rule set, for `key` in `partition`.
-  Result<WindowedAggregate*> aggregate(int32_t partition, int index, const std::string& key);
+  // Aggregate `index` of the current rule set: the member of a group record
+  // in `partition` (see AggregateGroup in the .cc).
+  Result<WindowedAggregate*> aggregate(int32_t partition, int index, const std::string& group,
+                                       const std::string& member);
   void markDirty(Entry* e);
   Result<const StoreRecord*> storeRecord(const std::string& id);
   const absl::TimeZone& zoneOf(const StoreRecord* store);

@@ -678,8 +678,9 @@ rules:
   ASSERT_TRUE(feed({{kClicks, click("c1", "a", "2024-03-01T10:00:00Z")},
                     {kClicks, click("c2", "a", "2024-03-01T11:05:00Z")}})
                   .isOk());
-  const std::string c1_window = std::string("looks\0c1", 8);
-  const std::string c2_window = std::string("looks\0c2", 8);
+  // A customer's windows are one record, keyed by the first `by` field.
+  const std::string c1_window = std::string("customer_id\0c1", 14);
+  const std::string c2_window = std::string("customer_id\0c2", 14);
   const std::string c1_stamp = std::string("c\0look\0c1", 9);
   const std::string c2_stamp = std::string("c\0look\0c2", 9);
   ASSERT_TRUE(store_.get(StateTable::kAggregate, 0, c1_window)->has_value());
