@@ -111,6 +111,8 @@ Status Engine::startRules(const Config& config) {
   options.run_scheduled = false;
   global_rules_ = std::make_unique<rules::RuleEngine>(options, rules_->current(), *store_, *global_output_,
                                                       *dead_letters_, &metrics_);
+  // It owns no customer partitions: its windows are the global table's.
+  global_rules_->setOwnedPartitions([] { return std::set<int32_t>{}; });
   group_pipeline_->addProcessor(*group_rules_);
   global_pipeline_->addProcessor(*global_rules_);
   rules_->attach(*group_rules_);

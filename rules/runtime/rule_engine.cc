@@ -259,20 +259,30 @@ class RuleEngine::Evaluation final : public AggregateLookup {
 
   std::optional<AggregateResult> compute(int index) const {
     const AggregateSpec& spec = *env_.aggregates[index];
-    if (!scheduled_) {
-      const auto key = aggregateKey(spec, processed_->event);
-      if (!key) return std::nullopt;
-      auto agg = engine_.aggregate(partition_, index, key->group, key->member);
+    AggregateKey key;
+    if (scheduled_) {
+      if (spec.by.size() != 1 || spec.by[0] != "store_id") return std::nullopt;
+      key = AggregateKey{"store_id" + std::string(1, kSep) + store_id_, spec.name};
+    } else {
+      auto event_key = aggregateKey(spec, processed_->event);
+      if (!event_key) return std::nullopt;
+      key = std::move(*event_key);
+    }
+    // A customer's windows live in the customer's partition. Windows keyed
+    // by something else (a store, a product) were folded from events of
+    // every partition: their value here is the sum over the partitions this
+    // instance owns (all of them with one instance).
+    if (!scheduled_ && spec.by[0] == "customer_id") {
+      auto agg = engine_.aggregate(partition_, index, key.group, key.member);
       if (!agg.isOk()) return std::nullopt;
       return (*agg)->at(spec, eval_ts_ms_, &zone_);
     }
-    if (spec.by.size() != 1 || spec.by[0] != "store_id") return std::nullopt;
-    const std::string group = "store_id" + std::string(1, kSep) + store_id_;
     AggregateResult total;
     std::set<int32_t> partitions = engine_.owned_partitions_ ? engine_.owned_partitions_() : std::set<int32_t>{0};
     partitions.insert(kGlobalPartition);
+    partitions.insert(partition());
     for (int32_t p : partitions) {
-      auto agg = engine_.aggregate(p, index, group, spec.name);
+      auto agg = engine_.aggregate(p, index, key.group, key.member);
       if (!agg.isOk()) return std::nullopt;
       const AggregateResult r = (*agg)->at(spec, eval_ts_ms_, &zone_);
       if (r.empty()) continue;

@@ -703,3 +703,31 @@ rules:
 
 }  // namespace
 }  // namespace storepulse::rules
+
+namespace storepulse::rules {
+namespace {
+
+TEST_F(RuleEngineTest, EventRulesReadStoreWindowsSummedOverTheOwnedPartitions) {
+  start(compile(R"(
+aggregates:
+  store_sales: {sum: purchase.total, by: store_id, window: 1d}
+rules:
+  - id: store-day-passes-300
+    on: [purchase]
+    when: agg.store_sales >= 300.0
+    cooldown: {key: [store_id], for: 1d}
+    alert: {to: ops, title: "{{event.store_id}} at {{agg.store_sales}}"}
+)"));
+  engine_->setOwnedPartitions([] { return std::set<int32_t>{0, 1}; });
+  // Customers in two partitions buy at one store: 100 + 100 + 100.
+  source_.scheduleAssign({{kPurchases, 1}});
+  source_.append(kPurchases, 0, purchase("o1", "c1", "s1", 100, "2024-03-01T10:00:00Z"));
+  source_.append(kPurchases, 1, purchase("o2", "c2", "s1", 100, "2024-03-01T10:01:00Z"));
+  ASSERT_TRUE(pipeline_->runOnce(source_).isOk());
+  source_.append(kPurchases, 0, purchase("o3", "c3", "s1", 100, "2024-03-01T10:02:00Z"));
+  ASSERT_TRUE(feed({}).isOk());
+  ASSERT_EQ(titles(), (std::vector<std::string>{"store-day-passes-300: s1 at 300"}));
+}
+
+}  // namespace
+}  // namespace storepulse::rules
