@@ -489,15 +489,18 @@ Status RuleEngine::process(const ProcessedEvent& e) {
     }
     event_clock_ms_ = std::max(event_clock_ms_, e.event.ts_ms);
   }
-  SP_RETURN_IF_ERROR(foldAggregates(e));
-  return evaluateRules(e);
+  const size_t type = static_cast<size_t>(e.event.type);
+  if (rules_->aggregates_by_event_type[type].empty() && rules_->by_event_type[type].empty()) return Status::ok();
+  // The store the event belongs to: `store` in expressions, and the zone of
+  // calendar windows for both the fold and the reads.
+  const std::string store_id = storeIdOf(e);
+  SP_ASSIGN_OR_RETURN(const StoreRecord* store, storeRecord(store_id));
+  SP_RETURN_IF_ERROR(foldAggregates(e, zoneOf(store)));
+  return evaluateRules(e, store_id, store);
 }
 
-Status RuleEngine::foldAggregates(const ProcessedEvent& e) {
+Status RuleEngine::foldAggregates(const ProcessedEvent& e, const absl::TimeZone& zone) {
   std::string late;
-  // Calendar windows follow the zone of the store the event belongs to.
-  SP_ASSIGN_OR_RETURN(const StoreRecord* store, storeRecord(storeIdOf(e)));
-  const absl::TimeZone zone = zoneOf(store);
   for (int index : rules_->aggregates_by_event_type[static_cast<size_t>(e.event.type)]) {
     const AggregateSpec& spec = *rules_->env->aggregates[index];
     const auto key = aggregateKey(spec, e.event);
@@ -525,13 +528,11 @@ Status RuleEngine::foldAggregates(const ProcessedEvent& e) {
   return Status::ok();
 }
 
-Status RuleEngine::evaluateRules(const ProcessedEvent& e) {
+Status RuleEngine::evaluateRules(const ProcessedEvent& e, const std::string& store_id, const StoreRecord* store) {
   const auto& rules = rules_->by_event_type[static_cast<size_t>(e.event.type)];
   if (rules.empty()) return Status::ok();
   Evaluation& ev = evaluation();
   ev.bindEvent(e);
-  const std::string store_id = storeIdOf(e);
-  SP_ASSIGN_OR_RETURN(const StoreRecord* store, storeRecord(store_id));
   ev.bindStore(store_id, store);
   const int64_t now = options_.clock == RuleEngineOptions::Clock::kEventTime ? event_clock_ms_ : wallClockMillis();
   ev.bindNow(now, zoneOf(store));
