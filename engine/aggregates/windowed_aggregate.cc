@@ -11,7 +11,11 @@
 namespace storepulse {
 namespace {
 
-constexpr uint64_t kFormatVersion = 1;
+// Version 1 wrote every field of every bucket; version 2 only the fields
+// some bucket uses (a count window has no sums), bucket ids as deltas.
+constexpr uint64_t kFormatVersionFull = 1;
+constexpr uint64_t kFormatVersion = 2;
+enum FieldMask : uint64_t { kHasSum = 1, kHasMin = 2, kHasMax = 4, kHasDistinct = 8 };
 
 int64_t floorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
@@ -55,13 +59,19 @@ WindowedAggregate::Fold WindowedAggregate::add(const AggregateSpec& spec, int64_
   const int64_t id = bucketOf(spec.window, ts_ms, z);
   auto it = std::lower_bound(buckets_.begin(), buckets_.end(), id,
                              [](const Bucket& b, int64_t wanted) { return b.id < wanted; });
-  if (it == buckets_.end() || it->id != id) it = buckets_.insert(it, Bucket{id, 0, 0, value, value, {}});
+  // Only what the function reads is kept (the rest stays 0, and is not
+  // stored): a count window is a count per bucket.
+  const AggregateFunction f = spec.function;
+  const bool sums = f == AggregateFunction::kSum || f == AggregateFunction::kAvg;
+  const double first_min = f == AggregateFunction::kMin ? value : 0;
+  const double first_max = f == AggregateFunction::kMax ? value : 0;
+  if (it == buckets_.end() || it->id != id) it = buckets_.insert(it, Bucket{id, 0, 0, first_min, first_max, {}});
   Bucket& b = *it;
   b.count += 1;
-  b.sum += value;
-  b.min = std::min(b.min, value);
-  b.max = std::max(b.max, value);
-  if (spec.function == AggregateFunction::kDistinctCount) {
+  if (sums) b.sum += value;
+  if (f == AggregateFunction::kMin) b.min = std::min(b.min, value);
+  if (f == AggregateFunction::kMax) b.max = std::max(b.max, value);
+  if (f == AggregateFunction::kDistinctCount) {
     auto at = std::lower_bound(b.distinct.begin(), b.distinct.end(), distinct_hash);
     if (at == b.distinct.end() || *at != distinct_hash) b.distinct.insert(at, distinct_hash);
   }
@@ -116,36 +126,57 @@ bool WindowedAggregate::expiredAt(const AggregateSpec& spec, int64_t now_ms) con
 
 void WindowedAggregate::encode(std::string& out) const {
   out.clear();
+  uint64_t mask = 0;
+  for (const Bucket& b : buckets_) {
+    if (b.sum != 0) mask |= kHasSum;
+    if (b.min != 0) mask |= kHasMin;
+    if (b.max != 0) mask |= kHasMax;
+    if (!b.distinct.empty()) mask |= kHasDistinct;
+  }
   Encoder w(out);
   w.u64(kFormatVersion);
   w.i64(newest_ts_ms_);
+  w.u64(mask);
   w.u64(buckets_.size());
+  int64_t previous_id = 0;
   for (const Bucket& b : buckets_) {
-    w.i64(b.id);
-    w.i64(b.count);
-    w.f64(b.sum);
-    w.f64(b.min);
-    w.f64(b.max);
-    w.u64(b.distinct.size());
-    for (uint64_t h : b.distinct) w.u64(h);
+    w.i64(b.id - previous_id);
+    previous_id = b.id;
+    w.u64(static_cast<uint64_t>(b.count));
+    if (mask & kHasSum) w.f64(b.sum);
+    if (mask & kHasMin) w.f64(b.min);
+    if (mask & kHasMax) w.f64(b.max);
+    if (mask & kHasDistinct) {
+      w.u64(b.distinct.size());
+      for (uint64_t h : b.distinct) w.fixed64(h);
+    }
   }
 }
 
 Result<WindowedAggregate> WindowedAggregate::decode(std::string_view bytes) {
   Decoder r(bytes);
-  if (r.u64() != kFormatVersion || r.failed()) {
+  const uint64_t version = r.u64();
+  if ((version != kFormatVersion && version != kFormatVersionFull) || r.failed()) {
     return Status(ErrorCode::kCorruption, "aggregate record has an unknown format version");
   }
   WindowedAggregate a;
   a.newest_ts_ms_ = r.i64();
+  const uint64_t mask = version == kFormatVersionFull ? kHasSum | kHasMin | kHasMax | kHasDistinct : r.u64();
+  int64_t previous_id = 0;
   for (uint64_t n = r.u64(); n > 0 && !r.failed(); --n) {
     Bucket b;
     b.id = r.i64();
-    b.count = r.i64();
-    b.sum = r.f64();
-    b.min = r.f64();
-    b.max = r.f64();
-    for (uint64_t d = r.u64(); d > 0 && !r.failed(); --d) b.distinct.push_back(r.u64());
+    if (version == kFormatVersion) b.id += previous_id;
+    previous_id = b.id;
+    b.count = version == kFormatVersion ? static_cast<int64_t>(r.u64()) : r.i64();
+    if (mask & kHasSum) b.sum = r.f64();
+    if (mask & kHasMin) b.min = r.f64();
+    if (mask & kHasMax) b.max = r.f64();
+    if (mask & kHasDistinct) {
+      for (uint64_t d = r.u64(); d > 0 && !r.failed(); --d) {
+        b.distinct.push_back(version == kFormatVersion ? r.fixed64() : r.u64());
+      }
+    }
     a.buckets_.push_back(std::move(b));
   }
   if (r.failed() || !r.atEnd()) return Status(ErrorCode::kCorruption, "aggregate record is truncated or too long");

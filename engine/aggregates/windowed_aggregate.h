@@ -22,7 +22,8 @@
 
 namespace storepulse {
 
-// The window's result at one evaluation time.
+// The window's result at one evaluation time: the count, and what the
+// aggregate's function reads (a count window's sum, min and max stay 0).
 struct AggregateResult {
   int64_t count = 0;      // events in the window
   double sum = 0;

@@ -31,6 +31,13 @@ class Encoder {
     std::memcpy(bytes, &v, 8);
     out_.append(bytes, 8);
   }
+  // Hashes and fingerprints: eight bytes, where a varint would take ten.
+  void fixed64(uint64_t v) {
+    const uint64_t le = std::endian::native == std::endian::little ? v : __builtin_bswap64(v);
+    char bytes[8];
+    std::memcpy(bytes, &le, 8);
+    out_.append(bytes, 8);
+  }
   void str(std::string_view s) {
     u64(s.size());
     out_.append(s);
@@ -63,21 +70,31 @@ class Decoder {
     return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
   }
   double f64() {
-    if (in_.size() - pos_ < 8) return static_cast<double>(fail());
-    double v;
-    std::memcpy(&v, in_.data() + pos_, 8);
-    pos_ += 8;
+    double v = 0;
+    if (const char* p = take(8)) std::memcpy(&v, p, 8);
     return v;
   }
-  std::string str() {
+  uint64_t fixed64() {
+    uint64_t v = 0;
+    if (const char* p = take(8)) std::memcpy(&v, p, 8);
+    return std::endian::native == std::endian::little ? v : __builtin_bswap64(v);
+  }
+  std::string str() { return std::string(view()); }
+  // A string, viewing the input: valid as long as it is.
+  std::string_view view() {
     const uint64_t n = u64();
-    if (failed_ || in_.size() - pos_ < n) return fail(), std::string();
-    std::string s(in_.substr(pos_, n));
-    pos_ += n;
-    return s;
+    const char* p = failed_ ? nullptr : take(n);
+    return p ? std::string_view(p, n) : std::string_view();
   }
 
  private:
+  // The next n bytes, or null (and failed) when fewer are left.
+  const char* take(uint64_t n) {
+    if (in_.size() - pos_ < n) return fail(), nullptr;
+    const char* p = in_.data() + pos_;
+    pos_ += n;
+    return p;
+  }
   uint64_t fail() {
     failed_ = true;
     pos_ = in_.size();

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "rules/cel/checker.h"
+#include "rules/cel/json.h"
 #include "rules/cel/parser.h"
 #include "rules/cel/standard_library.h"
 
@@ -139,26 +140,120 @@ Status CompileResult::status() const {
   return Status(ErrorCode::kInvalidArgument, message);
 }
 
+namespace {
+
+// Parses and checks `expr`: the tree, or every problem found.
+struct Checked {
+  ParseResult parsed;
+  CheckedExpr checked;
+};
+std::optional<Checked> parseAndCheck(std::string_view expr, const Env& env, std::vector<Diagnostic>& diagnostics) {
+  Checked c{parse(expr), {}};
+  if (c.parsed.error) {
+    diagnostics.push_back(*c.parsed.error);
+    return std::nullopt;
+  }
+  c.checked = check(c.parsed.expr, env);
+  if (!c.checked.errors.empty()) {
+    diagnostics = std::move(c.checked.errors);
+    return std::nullopt;
+  }
+  return c;
+}
+
+// Writes `e` so that equal trees give equal text: calls by name, constants
+// by type and value.
+void appendCanonical(const Expr& e, std::string& out) {
+  auto all = [&out](const std::vector<ExprPtr>& exprs) {
+    for (const ExprPtr& a : exprs) {
+      out += ',';
+      appendCanonical(*a, out);
+    }
+  };
+  switch (e.kind) {
+    case ExprKind::kConstant: out += toTypedJson(e.constant).dump(); return;
+    case ExprKind::kIdent: out += e.name; return;
+    case ExprKind::kSelect:
+      out += e.test_only ? "has(" : "(";
+      appendCanonical(*e.operand, out);
+      out += ")." + e.name;
+      return;
+    case ExprKind::kCall:
+      out += e.name + "(";
+      if (e.operand) appendCanonical(*e.operand, out);
+      out += ';';
+      all(e.args);
+      out += ')';
+      return;
+    case ExprKind::kList:
+      out += '[';
+      all(e.args);
+      out += ']';
+      return;
+    case ExprKind::kMap:
+      out += '{';
+      for (const auto& [k, v] : e.entries) {
+        appendCanonical(*k, out);
+        out += ':';
+        appendCanonical(*v, out);
+        out += ',';
+      }
+      out += '}';
+      return;
+    case ExprKind::kComprehension:
+      out += "macro" + std::to_string(static_cast<int>(e.macro)) + "(";
+      appendCanonical(*e.operand, out);
+      out += ";" + e.name;
+      all(e.args);
+      out += ')';
+      return;
+  }
+}
+
+void collectConjuncts(Expr& e, std::vector<Expr*>& out) {
+  if (e.kind == ExprKind::kCall && e.name == op::kAnd && !e.operand && e.args.size() == 2) {
+    collectConjuncts(*e.args[0], out);
+    collectConjuncts(*e.args[1], out);
+    return;
+  }
+  out.push_back(&e);
+}
+
+}  // namespace
+
 CompileResult Program::compile(std::string_view expr, const Env& env, ProgramOptions options) {
   CompileResult result;
-  ParseResult parsed = parse(expr);
-  if (parsed.error) {
-    result.diagnostics.push_back(*parsed.error);
-    return result;
-  }
-  CheckedExpr checked = check(parsed.expr, env);
-  if (!checked.errors.empty()) {
-    result.diagnostics = std::move(checked.errors);
-    return result;
-  }
+  auto c = parseAndCheck(expr, env, result.diagnostics);
+  if (!c) return result;
   Program program;
-  program.root_ = Planner(checked, program.constants_, result.diagnostics).plan(*parsed.expr.root);
+  program.root_ = Planner(c->checked, program.constants_, result.diagnostics).plan(*c->parsed.expr.root);
   if (!result.diagnostics.empty()) return result;
-  program.local_slots_ = checked.local_slots;
-  program.result_type_ = checked.types[parsed.expr.root->id];
+  program.local_slots_ = c->checked.local_slots;
+  program.result_type_ = c->checked.types[c->parsed.expr.root->id];
   program.options_ = options;
   result.program.emplace(std::move(program));
   return result;
+}
+
+Result<std::vector<Conjunct>> Program::compileConjuncts(std::string_view expr, const Env& env,
+                                                        ProgramOptions options) {
+  std::vector<Diagnostic> diagnostics;
+  auto c = parseAndCheck(expr, env, diagnostics);
+  std::vector<Expr*> parts;
+  if (c) collectConjuncts(*c->parsed.expr.root, parts);
+  std::vector<Conjunct> out;
+  for (Expr* part : parts) {
+    Conjunct conjunct{"", Program()};
+    appendCanonical(*part, conjunct.canonical);  // before planning takes the constants out
+    Program& program = conjunct.program;
+    program.root_ = Planner(c->checked, program.constants_, diagnostics).plan(*part);
+    program.local_slots_ = c->checked.local_slots;
+    program.result_type_ = c->checked.types[part->id];
+    program.options_ = options;
+    out.push_back(std::move(conjunct));
+  }
+  if (!diagnostics.empty()) return CompileResult{std::nullopt, std::move(diagnostics)}.status();
+  return out;
 }
 
 Result<Value> Program::evaluate(const Activation& activation) const {

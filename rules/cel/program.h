@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -38,11 +39,21 @@ struct ProgramOptions {
 };
 
 struct CompileResult;
+struct Conjunct;
 
 class Program {
  public:
   // Compiles `expr` against `env`, which must outlive the Program.
   static CompileResult compile(std::string_view expr, const Env& env, ProgramOptions options = {});
+
+  // The operands of a top-level conjunction `a && b && (c && d)`, each
+  // compiled on its own: a, b, c and d (a non-conjunction is one). CEL's
+  // `&&` is commutative, errors included: the conjunction is false when any
+  // conjunct is, else an error when any is, else true, whatever order they
+  // run in. So a rule set may evaluate a conjunct that several rules share
+  // once per event, and the shared ones first. `expr` must compile.
+  static Result<std::vector<Conjunct>> compileConjuncts(std::string_view expr, const Env& env,
+                                                        ProgramOptions options = {});
 
   Program(Program&&) = default;
   Program& operator=(Program&&) = default;
@@ -66,6 +77,13 @@ class Program {
   int local_slots_ = 0;
   Type result_type_;
   ProgramOptions options_;
+};
+
+struct Conjunct {
+  // The same for two conjuncts that mean the same, however spaced or
+  // parenthesised: `a.b >= 2` and `(a.b)>=2`.
+  std::string canonical;
+  Program program;
 };
 
 struct CompileResult {

@@ -46,6 +46,7 @@ class Compiler {
     std::stable_sort(set_.compiled.begin(), set_.compiled.end(), [](const CompiledRule& a, const CompiledRule& b) {
       return a.spec->priority > b.spec->priority;
     });
+    orderConjuncts();
     for (const CompiledRule& r : set_.compiled) {
       if (!r.spec->enabled) continue;
       if (r.spec->schedule) set_.scheduled.push_back(&r);
@@ -115,7 +116,9 @@ class Compiler {
     CompiledRule r;
     r.spec = &spec;
     const std::string what = "rule " + spec.id;
-    if (!spec.when.text.empty()) r.when = compile(spec.when, what + ".when", /*must_be_bool=*/true);
+    if (!spec.when.text.empty() && compile(spec.when, what + ".when", /*must_be_bool=*/true)) {
+      r.when = conjuncts(spec.when, what + ".when");
+    }
     if (spec.alert) {
       r.title = compileTemplate(spec.alert->title, what + ".alert.title");
       if (spec.alert->body) r.body = compileTemplate(*spec.alert->body, what + ".alert.body");
@@ -130,8 +133,38 @@ class Compiler {
     return r;
   }
 
+  // `text` compiles: its conjuncts, each added to the set once.
+  std::vector<int> conjuncts(const Expression& e, std::string_view what) {
+    auto parts = cel::Program::compileConjuncts(e.text, set_.env->env);
+    std::vector<int> ids;
+    if (!parts.isOk()) {
+      diagnostics_.push_back(Diagnostic{e.where, fmt::format("{}: {}", what, parts.status().message())});
+      return ids;
+    }
+    for (cel::Conjunct& part : *parts) {
+      auto [it, added] = conjunct_ids_.emplace(std::move(part.canonical), static_cast<int>(set_.conjuncts.size()));
+      if (added) set_.conjuncts.push_back(std::move(part.program));
+      ids.push_back(it->second);
+    }
+    return ids;
+  }
+
+  // Shared conjuncts first: when one is false it rules out every rule that
+  // has it, at the cost of one evaluation. The order does not change what a
+  // condition gives (see Program::compileConjuncts).
+  void orderConjuncts() {
+    std::vector<int> uses(set_.conjuncts.size(), 0);
+    for (const CompiledRule& r : set_.compiled) {
+      for (int id : r.when) ++uses[id];
+    }
+    for (CompiledRule& r : set_.compiled) {
+      std::stable_sort(r.when.begin(), r.when.end(), [&](int a, int b) { return uses[a] > uses[b]; });
+    }
+  }
+
   CompiledRuleSet& set_;
   std::vector<Diagnostic>& diagnostics_;
+  std::map<std::string, int> conjunct_ids_;
 };
 
 // A short, stable fingerprint of the files' contents.

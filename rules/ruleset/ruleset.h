@@ -35,7 +35,9 @@ struct CompiledTemplate {
 
 struct CompiledRule {
   const RuleSpec* spec = nullptr;
-  std::optional<cel::Program> when;  // none: always
+  // `when`, as the conjuncts it holds (`a && b`: a and b), indexes into
+  // CompiledRuleSet::conjuncts, those more rules share first; none: always.
+  std::vector<int> when;
   std::optional<CompiledTemplate> title;
   std::optional<CompiledTemplate> body;
   std::vector<std::pair<std::string, cel::Program>> facts;
@@ -48,6 +50,9 @@ struct CompiledRule {
 struct CompiledRuleSet : RuleSet {
   std::unique_ptr<RuleEnv> env;
   std::vector<CompiledRule> compiled;  // highest priority first, then file order
+  // Every distinct conjunct of the rules' conditions, once: an event
+  // evaluates each at most once, however many rules share it.
+  std::vector<cel::Program> conjuncts;
   std::array<std::vector<const CompiledRule*>, kEventTypeCount> by_event_type;
   std::vector<const CompiledRule*> scheduled;
   // Aggregates (indexes into env->aggregates) each event type folds into.

@@ -18,111 +18,128 @@ namespace {
 
 constexpr char kSep = '\0';
 
-// One aggregate's window for one key. It carries the fingerprint of the
-// definition that made it: after a reload that changed the definition, the
-// old state is not reused.
-struct AggregateRecord {
-  uint64_t definition = 0;
-  WindowedAggregate value;
-};
-
 // Every window of one group key — the value of an aggregate's first `by`
 // field, usually one customer — as one stored record: an event's
 // aggregates are then one read and one write per batch, not one per
 // aggregate (which the benchmark showed dominating the rules' cost).
-struct AggregateGroup {
-  std::map<std::string, AggregateRecord, std::less<>> members;  // by "name\0other by values"
+// A window is keyed by its aggregate's definition fingerprint, which names
+// the aggregate and changes with its definition (a reload that changes it
+// starts the window afresh), and by the key's other `by` values.
+struct WindowKey {
+  uint64_t definition;
+  std::string others;  // each other `by` value after a \0; empty for most
+};
+struct WindowKeyView {
+  uint64_t definition;
+  std::string_view others;
+};
+struct WindowKeyLess {
+  using is_transparent = void;
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    if (a.definition != b.definition) return a.definition < b.definition;
+    return std::string_view(a.others) < std::string_view(b.others);
+  }
 };
 
-constexpr uint64_t kGroupFormatVersion = 1;
+struct AggregateGroup {
+  std::map<WindowKey, WindowedAggregate, WindowKeyLess> windows;
+  uint64_t generation = 0;  // the rule set it was last purged for (RuleEngine::groupEntry)
+};
 
-void encodeGroup(const AggregateGroup& g, std::string& out) {
+// Version 1 keyed windows by "name\0other values" with a varint
+// definition; version 2 by fixed-width definition and the other values.
+constexpr uint64_t kGroupFormatV1 = 1;
+constexpr uint64_t kGroupFormat = 2;
+
+void encodeGroup(const AggregateGroup& g, std::string& out, std::string& scratch) {
   Encoder w(out);
-  w.u64(kGroupFormatVersion);
-  w.u64(g.members.size());
-  std::string body;
-  for (const auto& [key, record] : g.members) {
-    w.str(key);
-    w.u64(record.definition);
-    body.clear();
-    record.value.encode(body);
-    w.str(body);
+  w.u64(kGroupFormat);
+  w.u64(g.windows.size());
+  for (const auto& [key, window] : g.windows) {
+    w.fixed64(key.definition);
+    w.str(key.others);
+    window.encode(scratch);
+    w.str(scratch);
   }
 }
 
-Result<AggregateGroup> decodeGroup(std::string_view bytes) {
+Status decodeGroup(std::string_view bytes, AggregateGroup& g) {
   Decoder r(bytes);
-  if (r.u64() != kGroupFormatVersion || r.failed()) {
+  const uint64_t version = r.u64();
+  if ((version != kGroupFormat && version != kGroupFormatV1) || r.failed()) {
     return Status(ErrorCode::kCorruption, "aggregate record has an unknown format version");
   }
-  AggregateGroup g;
   for (uint64_t n = r.u64(); n > 0 && !r.failed(); --n) {
-    std::string key = r.str();
-    AggregateRecord record;
-    record.definition = r.u64();
-    const std::string body = r.str();
+    WindowKey key;
+    if (version == kGroupFormatV1) {
+      const std::string_view member = r.view();  // "name\0other values"
+      const size_t sep = member.find(kSep);
+      key.others = sep == std::string_view::npos ? std::string() : std::string(member.substr(sep));
+      key.definition = r.u64();
+    } else {
+      key.definition = r.fixed64();
+      key.others = r.view();
+    }
+    const std::string_view body = r.view();
     if (r.failed()) break;
-    SP_ASSIGN_OR_RETURN(record.value, WindowedAggregate::decode(body));
-    g.members.emplace(std::move(key), std::move(record));
+    SP_ASSIGN_OR_RETURN(auto window, WindowedAggregate::decode(body));
+    g.windows.emplace(std::move(key), std::move(window));
   }
   if (r.failed() || !r.atEnd()) return Status(ErrorCode::kCorruption, "aggregate record is truncated or too long");
-  return g;
+  return Status::ok();
 }
 
+using TextField = std::string_view (*)(const Event&);
+using NumberField = double (*)(const Event&);
 
-std::string cacheKey(StateTable table, int32_t partition, std::string_view key) {
-  std::string out;
-  out.push_back(static_cast<char>(table));
-  appendBigEndian32(out, static_cast<uint32_t>(partition));
-  out.append(key);
-  return out;
-}
-
-// The text of a documented string field of an event, by name; empty when
-// the event has none.
-std::string_view stringField(const Event& e, std::string_view name) {
-  if (name == "customer_id") return e.customer_id;
-  if (name == "sku") return e.sku;
-  if (name == "store_id") return e.store_id;
-  if (name == "order_id") return e.order_id;
-  if (name == "channel") return e.channel;
-  if (name == "session_id") return e.session_id;
-  if (name == "guide_id") return e.guide_id;
-  if (name == "category") return e.category;
-  if (name == "name") return e.name ? std::string_view(*e.name) : std::string_view();
-  if (name == "tier") return e.tier ? std::string_view(*e.tier) : std::string_view();
-  if (name == "home_store") return e.home_store ? std::string_view(*e.home_store) : std::string_view();
-  if (name == "timezone") return e.timezone ? std::string_view(*e.timezone) : std::string_view();
-  if (name == "manager_id") return e.manager_id ? std::string_view(*e.manager_id) : std::string_view();
-  return {};
-}
-
-double numberField(const Event& e, std::string_view name) {
-  if (name == "total") return e.total;
-  if (name == "price") return e.price.value_or(0);
-  if (name == "available") return static_cast<double>(e.available);
-  if (name == "daily_target") return e.daily_target.value_or(0);
-  return 0;
-}
-
-// Where an aggregate's window for an event is kept: the group record (the
-// first `by` field and its value) and the member in it (the aggregate's name
-// and the other `by` values). nullopt when the event lacks a `by` field.
-struct AggregateKey {
-  std::string group;
-  std::string member;
+// The documented fields of an event, by name, for `by`, `field` and
+// cooldown keys: resolved once per rule set, not compared per event.
+struct NamedTextField {
+  std::string_view name;
+  TextField read;
+};
+std::string_view optionalText(const std::optional<std::string>& v) { return v ? std::string_view(*v) : std::string_view(); }
+constexpr NamedTextField kTextFields[] = {
+    {"customer_id", [](const Event& e) -> std::string_view { return e.customer_id; }},
+    {"sku", [](const Event& e) -> std::string_view { return e.sku; }},
+    {"store_id", [](const Event& e) -> std::string_view { return e.store_id; }},
+    {"order_id", [](const Event& e) -> std::string_view { return e.order_id; }},
+    {"channel", [](const Event& e) -> std::string_view { return e.channel; }},
+    {"session_id", [](const Event& e) -> std::string_view { return e.session_id; }},
+    {"guide_id", [](const Event& e) -> std::string_view { return e.guide_id; }},
+    {"category", [](const Event& e) -> std::string_view { return e.category; }},
+    {"name", [](const Event& e) { return optionalText(e.name); }},
+    {"tier", [](const Event& e) { return optionalText(e.tier); }},
+    {"home_store", [](const Event& e) { return optionalText(e.home_store); }},
+    {"timezone", [](const Event& e) { return optionalText(e.timezone); }},
+    {"manager_id", [](const Event& e) { return optionalText(e.manager_id); }},
+};
+struct NamedNumberField {
+  std::string_view name;
+  NumberField read;
+};
+constexpr NamedNumberField kNumberFields[] = {
+    {"total", [](const Event& e) { return e.total; }},
+    {"price", [](const Event& e) { return e.price.value_or(0); }},
+    {"available", [](const Event& e) { return static_cast<double>(e.available); }},
+    {"daily_target", [](const Event& e) { return e.daily_target.value_or(0); }},
 };
 
-std::optional<AggregateKey> aggregateKey(const AggregateSpec& spec, const Event& e) {
-  AggregateKey key{spec.by[0], spec.name};
-  for (size_t i = 0; i < spec.by.size(); ++i) {
-    const std::string_view v = stringField(e, spec.by[i]);
-    if (v.empty()) return std::nullopt;
-    std::string& part = i == 0 ? key.group : key.member;
-    part.push_back(kSep);
-    part.append(v);
+// The text of a field; fields that are not text read as empty.
+TextField textField(std::string_view name) {
+  for (const NamedTextField& f : kTextFields) {
+    if (f.name == name) return f.read;
   }
-  return key;
+  return [](const Event&) { return std::string_view(); };
+}
+
+// The number of a field; fields that are not numbers read as 0.
+NumberField numberField(std::string_view name) {
+  for (const NamedNumberField& f : kNumberFields) {
+    if (f.name == name) return f.read;
+  }
+  return [](const Event&) { return 0.0; };
 }
 
 // The store an event belongs to, for `store` in expressions and the zone
@@ -187,18 +204,30 @@ struct RuleEngine::Entry {
   uint64_t touched = 0;  // the batch that last used it
 };
 
+// An aggregate of the current rule set, its fields resolved.
+struct RuleEngine::AggregatePlan {
+  const AggregateSpec* spec = nullptr;
+  uint64_t definition = 0;
+  TextField group;                // by[0]: which record holds the window
+  std::vector<TextField> others;  // by[1..]: which window in it
+  TextField text;                 // `field`, for distinct counts
+  NumberField number;             // `field`, for sums, min, max and avg
+  bool by_customer = false;       // kept in the customer's partition only
+  size_t group_slot = 0;          // numbers the distinct by[0] fields (event_groups_)
+};
+
 // The variables of one evaluation, bound to the event (or store and time)
 // it is about; one per event or scheduled run, reused across its rules.
 class RuleEngine::Evaluation final : public AggregateLookup {
  public:
-  Evaluation(RuleEngine& engine, const RuleEnv& env)
-      : engine_(engine), env_(env), activation_(env.env), event_(env), customer_(env), store_(env), agg_(env),
-        now_(env) {
+  Evaluation(RuleEngine& engine, const CompiledRuleSet& rules)
+      : engine_(engine), env_(*rules.env), activation_(env_.env), event_(env_), customer_(env_), store_(env_), agg_(env_),
+        now_(env_), rules_(rules) {
     agg_.bind(*this);
-    activation_.setObject(env.agg_slot, agg_);
-    activation_.unset(env.event_slot);
-    activation_.unset(env.customer_slot);
-    activation_.unset(env.store_slot);
+    activation_.setObject(env_.agg_slot, agg_);
+    activation_.unset(env_.event_slot);
+    activation_.unset(env_.customer_slot);
+    activation_.unset(env_.store_slot);
   }
 
   // Unbinds everything: one Evaluation serves every event and scheduled run
@@ -212,6 +241,7 @@ class RuleEngine::Evaluation final : public AggregateLookup {
     store_id_.clear();
     scheduled_ = false;
     std::fill(memo_done_.begin(), memo_done_.end(), 0);
+    std::fill(conjuncts_.begin(), conjuncts_.end(), kUnknown);
   }
 
   void bindEvent(const ProcessedEvent& e) {
@@ -249,6 +279,20 @@ class RuleEngine::Evaluation final : public AggregateLookup {
 
   Result<cel::Value> run(const cel::Program& program) { return program.evaluate(activation_); }
 
+  // Whether the rule's `when` holds: its conjuncts in order, each evaluated
+  // at most once per event or scheduled run, whichever rule asks first.
+  Result<bool> holds(const CompiledRule& rule) {
+    int failed = -1;
+    for (int id : rule.when) {
+      uint8_t& state = conjuncts_[id];
+      if (state == kUnknown) state = evaluateConjunct(id);
+      if (state == kFalse) return false;
+      if (state == kError && failed < 0) failed = id;
+    }
+    if (failed >= 0) return Status(ErrorCode::kInvalidArgument, conjunct_errors_[failed]);
+    return true;
+  }
+
   // Rules of one event read the same windows: each is computed once.
   std::optional<AggregateResult> lookup(int index) const override {
     if (memo_done_[index]) return memo_[index];
@@ -258,33 +302,41 @@ class RuleEngine::Evaluation final : public AggregateLookup {
   }
 
   std::optional<AggregateResult> compute(int index) const {
-    const AggregateSpec& spec = *env_.aggregates[index];
-    AggregateKey key;
+    const AggregatePlan& plan = engine_.plans_[index];
+    const AggregateSpec& spec = *plan.spec;
+    std::string_view group_value;
+    std::string_view others;
     if (scheduled_) {
       if (spec.by.size() != 1 || spec.by[0] != "store_id") return std::nullopt;
-      key = AggregateKey{"store_id" + std::string(1, kSep) + store_id_, spec.name};
+      group_value = store_id_;
     } else {
-      auto event_key = aggregateKey(spec, processed_->event);
-      if (!event_key) return std::nullopt;
-      key = std::move(*event_key);
+      if (!engine_.eventKey(plan, processed_->event)) return std::nullopt;
+      group_value = engine_.group_value_;
+      others = engine_.others_;
     }
     // A customer's windows live in the customer's partition. Windows keyed
     // by something else (a store, a product) were folded from events of
     // every partition: their value here is the sum over the partitions this
     // instance owns (all of them with one instance).
-    if (!scheduled_ && spec.by[0] == "customer_id") {
-      auto agg = engine_.aggregate(partition_, index, key.group, key.member);
-      if (!agg.isOk()) return std::nullopt;
-      return (*agg)->at(spec, eval_ts_ms_, &zone_);
+    if (!scheduled_ && plan.by_customer) {
+      const WindowedAggregate* window = engine_.event_windows_[index];  // the fold's
+      if (window == nullptr) {
+        auto found = engine_.window(partition_, plan, group_value, others, /*create=*/false,
+                                    &engine_.event_groups_[plan.group_slot]);
+        if (!found.isOk()) return std::nullopt;
+        window = *found;
+      }
+      return window ? window->at(spec, eval_ts_ms_, &zone_) : AggregateResult{};
     }
     AggregateResult total;
     std::set<int32_t> partitions = engine_.owned_partitions_ ? engine_.owned_partitions_() : std::set<int32_t>{0};
     partitions.insert(kGlobalPartition);
     partitions.insert(partition());
     for (int32_t p : partitions) {
-      auto agg = engine_.aggregate(p, index, key.group, key.member);
-      if (!agg.isOk()) return std::nullopt;
-      const AggregateResult r = (*agg)->at(spec, eval_ts_ms_, &zone_);
+      auto window = engine_.window(p, plan, group_value, others, /*create=*/false, nullptr);
+      if (!window.isOk()) return std::nullopt;
+      if (*window == nullptr) continue;
+      const AggregateResult r = (*window)->at(spec, eval_ts_ms_, &zone_);
       if (r.empty()) continue;
       total.min = total.empty() ? r.min : std::min(total.min, r.min);
       total.max = total.empty() ? r.max : std::max(total.max, r.max);
@@ -322,6 +374,18 @@ class RuleEngine::Evaluation final : public AggregateLookup {
   bool scheduled_ = false;
   mutable std::vector<std::optional<AggregateResult>> memo_ = std::vector<std::optional<AggregateResult>>(env_.aggregates.size());
   mutable std::vector<char> memo_done_ = std::vector<char>(env_.aggregates.size(), 0);
+
+  enum : uint8_t { kUnknown, kTrue, kFalse, kError };
+  uint8_t evaluateConjunct(int id) {
+    auto v = rules_.conjuncts[id].evaluate(activation_);
+    if (v.isOk() && v->kind() == cel::ValueKind::kBool) return v->boolValue() ? kTrue : kFalse;
+    conjunct_errors_[id] = v.isOk() ? fmt::format("'when' gave {}, not a bool", cel::kindName(v->kind()))
+                                    : v.status().message();
+    return kError;
+  }
+  const CompiledRuleSet& rules_;
+  std::vector<uint8_t> conjuncts_ = std::vector<uint8_t>(rules_.conjuncts.size(), kUnknown);
+  std::vector<std::string> conjunct_errors_ = std::vector<std::string>(rules_.conjuncts.size());
 };
 
 RuleEngine::RuleEngine(RuleEngineOptions options, std::shared_ptr<const CompiledRuleSet> rules, StateStore& store,
@@ -332,7 +396,9 @@ RuleEngine::RuleEngine(RuleEngineOptions options, std::shared_ptr<const Compiled
       output_(output),
       dead_letters_(dead_letters),
       metrics_(metrics),
-      published_rules_(rules_) {}
+      published_rules_(rules_) {
+  planAggregates();
+}
 
 RuleEngine::~RuleEngine() = default;
 
@@ -340,9 +406,10 @@ RuleEngine::Evaluation& RuleEngine::evaluation() {
   if (evaluation_rules_ != rules_) {
     // A new rule set: new slots. Holding the set keeps its Env alive as
     // long as the Evaluation points into it.
+    publishMetrics();  // counted under the old set's rule indexes
     evaluation_.reset();
     evaluation_rules_ = rules_;
-    evaluation_ = std::make_unique<Evaluation>(*this, *rules_->env);
+    evaluation_ = std::make_unique<Evaluation>(*this, *rules_);
     stats_by_rule_.clear();
     for (const CompiledRule& rule : rules_->compiled) stats_by_rule_.push_back(&statsFor(*rule.spec));
   }
@@ -363,8 +430,10 @@ std::shared_ptr<const CompiledRuleSet> RuleEngine::currentRules() const {
 
 void RuleEngine::pickUpReload() {
   std::lock_guard lock(reload_mutex_);
-  if (pending_rules_) rules_ = std::move(pending_rules_);
+  if (!pending_rules_) return;
+  rules_ = std::move(pending_rules_);
   pending_rules_.reset();
+  planAggregates();
 }
 
 std::map<std::string, RuleCounters> RuleEngine::counters() const {
@@ -390,26 +459,42 @@ RuleEngine::RuleStats& RuleEngine::statsFor(const RuleSpec& spec) {
 }
 
 uint64_t RuleEngine::count(const CompiledRule& rule, Outcome outcome) {
+  // One thread counts (this engine's pipeline thread): a relaxed load and
+  // store, not a locked add, per evaluation. The metric children are shared
+  // by the instance's engines, so they are added to in publishMetrics().
   RuleStats& s = *stats_by_rule_[&rule - evaluation_rules_->compiled.data()];
+  auto bump = [](std::atomic<uint64_t>& n) {
+    const uint64_t next = n.load(std::memory_order_relaxed) + 1;
+    n.store(next, std::memory_order_relaxed);
+    return next;
+  };
   switch (outcome) {
-    case Outcome::kEvaluated:
-      s.evaluations.fetch_add(1, std::memory_order_relaxed);
-      if (s.evaluations_metric) s.evaluations_metric->Increment();
-      return s.errors.load(std::memory_order_relaxed);
-    case Outcome::kFired:
-      s.fires.fetch_add(1, std::memory_order_relaxed);
-      if (s.fires_metric) s.fires_metric->Increment();
-      return s.errors.load(std::memory_order_relaxed);
-    case Outcome::kFailed:
-      if (s.errors_metric) s.errors_metric->Increment();
-      return s.errors.fetch_add(1, std::memory_order_relaxed) + 1;
+    case Outcome::kEvaluated: bump(s.evaluations); break;
+    case Outcome::kFired: bump(s.fires); break;
+    case Outcome::kFailed: return bump(s.errors);
   }
-  return 0;
+  return s.errors.load(std::memory_order_relaxed);
 }
 
-Result<RuleEngine::Entry*> RuleEngine::entry(StateTable table, int32_t partition, const std::string& key) {
-  std::string k = cacheKey(table, partition, key);
-  if (auto it = cache_.find(k); it != cache_.end()) {
+void RuleEngine::publishMetrics() {
+  auto publish = [](const std::atomic<uint64_t>& n, uint64_t& published, prometheus::Counter* metric) {
+    const uint64_t now = n.load(std::memory_order_relaxed);
+    if (metric != nullptr && now > published) metric->Increment(static_cast<double>(now - published));
+    published = now;
+  };
+  for (RuleStats* s : stats_by_rule_) {
+    publish(s->evaluations, s->published_evaluations, s->evaluations_metric);
+    publish(s->fires, s->published_fires, s->fires_metric);
+    publish(s->errors, s->published_errors, s->errors_metric);
+  }
+}
+
+Result<RuleEngine::Entry*> RuleEngine::entry(StateTable table, int32_t partition, std::string_view key) {
+  cache_key_.clear();
+  cache_key_.push_back(static_cast<char>(table));
+  appendBigEndian32(cache_key_, static_cast<uint32_t>(partition));
+  cache_key_.append(key);
+  if (auto it = cache_.find(std::string_view(cache_key_)); it != cache_.end()) {
     it->second->touched = batch_;
     return it->second.get();
   }
@@ -420,29 +505,86 @@ Result<RuleEngine::Entry*> RuleEngine::entry(StateTable table, int32_t partition
   e->touched = batch_;
   SP_ASSIGN_OR_RETURN(auto stored, store_.get(table, partition, key));
   if (stored && table == StateTable::kAggregate) {
-    SP_ASSIGN_OR_RETURN(e->value, decodeGroup(*stored));
+    SP_RETURN_IF_ERROR(decodeGroup(*stored, e->value.emplace<AggregateGroup>()));
   } else if (stored) {
     e->value = std::move(*stored);
   }
   Entry* raw = e.get();
-  cache_.emplace(std::move(k), std::move(e));
+  cache_.emplace(cache_key_, std::move(e));
   return raw;
 }
 
-Result<WindowedAggregate*> RuleEngine::aggregate(int32_t partition, int index, const std::string& group,
-                                                 const std::string& member) {
-  SP_ASSIGN_OR_RETURN(Entry * e, entry(StateTable::kAggregate, partition, group));
+Result<RuleEngine::Entry*> RuleEngine::groupEntry(int32_t partition, const AggregatePlan& plan,
+                                                   std::string_view group_value) {
+  group_key_.assign(plan.spec->by[0]);
+  group_key_.push_back(kSep);
+  group_key_.append(group_value);
+  SP_ASSIGN_OR_RETURN(Entry * e, entry(StateTable::kAggregate, partition, group_key_));
   if (!std::holds_alternative<AggregateGroup>(e->value)) e->value = AggregateGroup{};
-  auto& members = std::get<AggregateGroup>(e->value).members;
-  const uint64_t definition = rules_->aggregate_definitions[index];
-  auto it = members.find(member);
-  if (it == members.end()) {
-    it = members.emplace(member, AggregateRecord{definition, WindowedAggregate()}).first;
-  } else if (it->second.definition != definition) {
-    it->second = AggregateRecord{definition, WindowedAggregate()};  // its definition changed: start afresh
+  auto& group = std::get<AggregateGroup>(e->value);
+  if (group.generation != generation_) {
+    // Windows of aggregates the current set no longer has, or defines
+    // differently, go the first time the record is used under it: a later
+    // reload back to the old definition must not find stale state.
+    std::erase_if(group.windows, [&](const auto& w) { return !plan_by_definition_.contains(w.first.definition); });
+    group.generation = generation_;
   }
-  last_entry_ = e;
-  return &it->second.value;
+  return e;
+}
+
+Result<WindowedAggregate*> RuleEngine::window(int32_t partition, const AggregatePlan& plan,
+                                              std::string_view group_value, std::string_view others, bool create,
+                                              Entry** group_memo) {
+  Entry* e = group_memo != nullptr ? *group_memo : nullptr;
+  if (e == nullptr) {
+    SP_ASSIGN_OR_RETURN(e, groupEntry(partition, plan, group_value));
+    if (group_memo != nullptr) *group_memo = e;
+  }
+  auto& windows = std::get<AggregateGroup>(e->value).windows;
+  auto it = windows.find(WindowKeyView{plan.definition, others});
+  if (it == windows.end()) {
+    if (!create) return static_cast<WindowedAggregate*>(nullptr);
+    it = windows.emplace(WindowKey{plan.definition, std::string(others)}, WindowedAggregate()).first;
+  }
+  return &it->second;
+}
+
+bool RuleEngine::eventKey(const AggregatePlan& plan, const Event& e) {
+  group_value_ = plan.group(e);
+  if (group_value_.empty()) return false;
+  others_.clear();
+  for (TextField field : plan.others) {
+    const std::string_view v = field(e);
+    if (v.empty()) return false;
+    others_.push_back(kSep);
+    others_.append(v);
+  }
+  return true;
+}
+
+void RuleEngine::planAggregates() {
+  ++generation_;
+  plans_.clear();
+  plan_by_definition_.clear();
+  std::vector<std::string_view> group_fields;
+  for (size_t i = 0; i < rules_->env->aggregates.size(); ++i) {
+    const AggregateSpec& spec = *rules_->env->aggregates[i];
+    AggregatePlan plan;
+    plan.spec = &spec;
+    plan.definition = rules_->aggregate_definitions[i];
+    plan.group = textField(spec.by[0]);
+    for (size_t b = 1; b < spec.by.size(); ++b) plan.others.push_back(textField(spec.by[b]));
+    plan.text = textField(spec.field);
+    plan.number = numberField(spec.field);
+    plan.by_customer = spec.by[0] == "customer_id";
+    auto slot = std::find(group_fields.begin(), group_fields.end(), spec.by[0]);
+    plan.group_slot = static_cast<size_t>(slot - group_fields.begin());
+    if (slot == group_fields.end()) group_fields.push_back(spec.by[0]);
+    plan_by_definition_.emplace(plan.definition, static_cast<int>(i));
+    plans_.push_back(std::move(plan));
+  }
+  event_groups_.assign(group_fields.size(), nullptr);
+  event_windows_.assign(plans_.size(), nullptr);
 }
 
 void RuleEngine::markDirty(Entry* e) {
@@ -491,6 +633,8 @@ Status RuleEngine::process(const ProcessedEvent& e) {
   }
   const size_t type = static_cast<size_t>(e.event.type);
   if (rules_->aggregates_by_event_type[type].empty() && rules_->by_event_type[type].empty()) return Status::ok();
+  std::fill(event_groups_.begin(), event_groups_.end(), nullptr);
+  std::fill(event_windows_.begin(), event_windows_.end(), nullptr);
   // The store the event belongs to: `store` in expressions, and the zone of
   // calendar windows for both the fold and the reads.
   const std::string store_id = storeIdOf(e);
@@ -502,22 +646,26 @@ Status RuleEngine::process(const ProcessedEvent& e) {
 Status RuleEngine::foldAggregates(const ProcessedEvent& e, const absl::TimeZone& zone) {
   std::string late;
   for (int index : rules_->aggregates_by_event_type[static_cast<size_t>(e.event.type)]) {
-    const AggregateSpec& spec = *rules_->env->aggregates[index];
-    const auto key = aggregateKey(spec, e.event);
-    if (!key) continue;
-    SP_ASSIGN_OR_RETURN(WindowedAggregate * agg, aggregate(e.partition, index, key->group, key->member));
-    const std::string_view field = spec.field.empty() ? std::string_view() : stringField(e.event, spec.field);
-    const uint64_t hash = spec.function == AggregateFunction::kDistinctCount
-                              ? distinctHash(field.empty() ? fmt::format("{}", numberField(e.event, spec.field)) : field)
-                              : 0;
-    if (agg->add(spec, e.event.ts_ms, numberField(e.event, spec.field), hash, &zone) == WindowedAggregate::Fold::kLate) {
+    const AggregatePlan& plan = plans_[index];
+    if (!eventKey(plan, e.event)) continue;
+    Entry*& group = event_groups_[plan.group_slot];
+    SP_ASSIGN_OR_RETURN(WindowedAggregate * agg, window(e.partition, plan, group_value_, others_, /*create=*/true, &group));
+    event_windows_[index] = agg;
+    const AggregateSpec& spec = *plan.spec;
+    const double number = plan.number(e.event);
+    uint64_t hash = 0;
+    if (spec.function == AggregateFunction::kDistinctCount) {
+      const std::string_view text = plan.text(e.event);
+      hash = text.empty() ? distinctHash(fmt::format("{}", number)) : distinctHash(text);
+    }
+    if (agg->add(spec, e.event.ts_ms, number, hash, &zone) == WindowedAggregate::Fold::kLate) {
       if (metrics_) metrics_->late_events.Add({{"aggregate", spec.name}}).Increment();
       late += fmt::format("{}{} ({} ms behind its newest event {}, allowed {} ms)", late.empty() ? "" : "; ",
                           spec.name, agg->newestEventMs() - e.event.ts_ms,
                           formatRfc3339Millis(agg->newestEventMs()), spec.allowed_lateness_ms);
       continue;
     }
-    markDirty(last_entry_);
+    markDirty(group);
   }
   if (!late.empty()) {
     // The event still updated the customer and every aggregate it was in
@@ -543,18 +691,7 @@ Status RuleEngine::evaluateRules(const ProcessedEvent& e, const std::string& sto
 Status RuleEngine::fire(const CompiledRule& rule, Evaluation& ev) {
   const RuleSpec& spec = *rule.spec;
   count(rule, Outcome::kEvaluated);
-  bool holds = true;
-  std::string error;
-  if (rule.when) {
-    auto v = ev.run(*rule.when);
-    if (!v.isOk()) {
-      error = v.status().message();
-    } else if (v->kind() != cel::ValueKind::kBool) {
-      error = fmt::format("'when' gave {}, not a bool", cel::kindName(v->kind()));
-    } else {
-      holds = v->boolValue();
-    }
-  }
+  const Result<bool> when = ev.holds(rule);
   // A rule that cannot be evaluated does not fire; it is counted and
   // logged, and the event goes on to the next rule.
   auto failed = [&](const std::string& why) {
@@ -563,7 +700,8 @@ Status RuleEngine::fire(const CompiledRule& rule, Evaluation& ev) {
     }
     return Status::ok();
   };
-  if (!error.empty()) return failed(error);
+  if (!when.isOk()) return failed(when.status().message());
+  const bool holds = *when;
 
   const bool live = spec.mode == RuleMode::kLive;
   const Event* event = ev.processed() ? &ev.processed()->event : nullptr;
@@ -600,7 +738,7 @@ Status RuleEngine::fire(const CompiledRule& rule, Evaluation& ev) {
   } else if (spec.cooldown.key.empty()) {
     key_parts.emplace_back(event->customer_id.empty() ? event->store_id + ":" + event->sku : event->customer_id);
   } else {
-    for (const std::string& field : spec.cooldown.key) key_parts.emplace_back(stringField(*event, field));
+    for (const std::string& field : spec.cooldown.key) key_parts.emplace_back(textField(field)(*event));
   }
   const int64_t event_ts = ev.evalTs();
   Entry* stamp = nullptr;
@@ -733,6 +871,7 @@ void RuleEngine::announce(const CompiledRule& rule, std::string action, const Ev
 }
 
 Status RuleEngine::tick(int64_t wall_clock_ms) {
+  publishMetrics();
   pickUpReload();
   if (options_.clock != RuleEngineOptions::Clock::kWall) return Status::ok();
   if (options_.sweep_interval.count() > 0) {
@@ -758,16 +897,11 @@ Status RuleEngine::tick(int64_t wall_clock_ms) {
 // with every customer and product ever seen. The deletes join the next
 // commit like any other change.
 Status RuleEngine::sweep(int64_t now_ms) {
-  std::map<std::string_view, int> aggregate_by_name;
-  for (size_t i = 0; i < rules_->env->aggregates.size(); ++i) {
-    aggregate_by_name.emplace(rules_->env->aggregates[i]->name, static_cast<int>(i));
-  }
-  // A member is stale when its aggregate was removed or redefined, or when
-  // no window can read it any more.
-  auto stale = [&](std::string_view member, const AggregateRecord& record) {
-    const auto it = aggregate_by_name.find(member.substr(0, member.find(kSep)));
-    return it == aggregate_by_name.end() || record.definition != rules_->aggregate_definitions[it->second] ||
-           record.value.expiredAt(*rules_->env->aggregates[it->second], now_ms);
+  // A window is stale when its aggregate was removed or redefined, or when
+  // no evaluation can read it any more.
+  auto stale = [&](const WindowKey& key, const WindowedAggregate& window) {
+    const auto it = plan_by_definition_.find(key.definition);
+    return it == plan_by_definition_.end() || window.expiredAt(*plans_[it->second].spec, now_ms);
   };
   std::map<std::string_view, int64_t> cooldown_by_rule;
   for (const RuleSpec* rule : rules_->rules) cooldown_by_rule.emplace(rule->id, rule->cooldown.for_ms);
@@ -781,14 +915,14 @@ Status RuleEngine::sweep(int64_t now_ms) {
 
   std::set<int32_t> partitions = owned_partitions_ ? owned_partitions_() : std::set<int32_t>{0};
   partitions.insert(kGlobalPartition);
-  std::vector<std::pair<int32_t, std::string>> groups;  // holding a stale member, as (partition, key)
+  std::vector<std::pair<int32_t, std::string>> groups;  // holding a stale window, as (partition, key)
   std::vector<std::pair<int32_t, std::string>> stamps;
   for (int32_t p : partitions) {
     SP_RETURN_IF_ERROR(store_.scan(StateTable::kAggregate, p, [&](std::string_view key, std::string_view value) {
-      auto group = decodeGroup(value);
-      if (!group.isOk()) return true;  // corrupt: left for a read to report
-      for (const auto& [member, record] : group->members) {
-        if (stale(member, record)) {
+      AggregateGroup group;
+      if (!decodeGroup(value, group).isOk()) return true;  // corrupt: left for a read to report
+      for (const auto& [window_key, window] : group.windows) {
+        if (stale(window_key, window)) {
           groups.emplace_back(p, key);
           break;
         }
@@ -803,13 +937,13 @@ Status RuleEngine::sweep(int64_t now_ms) {
   }
   // The scan saw committed state, which may lag the cache by the write in
   // flight: judge each candidate again by its cached (newest) value.
-  size_t members_dropped = 0;
+  size_t windows_dropped = 0;
   for (const auto& [p, key] : groups) {
     SP_ASSIGN_OR_RETURN(Entry * e, entry(StateTable::kAggregate, p, key));
     auto* group = std::get_if<AggregateGroup>(&e->value);
     if (group == nullptr) continue;
-    members_dropped += std::erase_if(group->members, [&](const auto& m) { return stale(m.first, m.second); });
-    markDirty(e);  // rewritten, or erased when no member is left
+    windows_dropped += std::erase_if(group->windows, [&](const auto& w) { return stale(w.first, w.second); });
+    markDirty(e);  // rewritten, or erased when no window is left
   }
   for (const auto& [p, key] : stamps) {
     SP_ASSIGN_OR_RETURN(Entry * e, entry(StateTable::kRule, p, key));
@@ -818,8 +952,8 @@ Status RuleEngine::sweep(int64_t now_ms) {
     e->value = std::monostate{};
     markDirty(e);
   }
-  if (members_dropped > 0 || !stamps.empty()) {
-    log::info("rule state swept", {{"windows", std::to_string(members_dropped)},
+  if (windows_dropped > 0 || !stamps.empty()) {
+    log::info("rule state swept", {{"windows", std::to_string(windows_dropped)},
                                    {"cooldowns", std::to_string(stamps.size())}});
   }
   return Status::ok();
@@ -896,6 +1030,7 @@ Status RuleEngine::runScheduledAt(const CompiledRule& rule, const std::string& s
 }
 
 Status RuleEngine::prepareCommit(StateWriteBatch& batch) {
+  publishMetrics();
   // The previous batch is stored by now (the pipeline waits for its write
   // before preparing the next), so clean records may go when the cache is
   // past its bound; records dirtied since stay for this batch.
@@ -916,10 +1051,10 @@ Status RuleEngine::prepareCommit(StateWriteBatch& batch) {
   for (Entry* e : dirty_) {
     StateWrite w{e->table, e->partition, e->key, "", false};
     if (const auto* group = std::get_if<AggregateGroup>(&e->value)) {
-      if (group->members.empty()) {
+      if (group->windows.empty()) {
         w.erase = true;
       } else {
-        encodeGroup(*group, w.value);
+        encodeGroup(*group, w.value, encode_scratch_);
       }
     } else if (const auto* text = std::get_if<std::string>(&e->value)) {
       w.value = *text;

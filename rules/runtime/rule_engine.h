@@ -102,6 +102,7 @@ class RuleEngine final : public EventProcessor {
 
  private:
   struct Entry;
+  struct AggregatePlan;
   class Evaluation;
 
   void pickUpReload();
@@ -116,17 +117,27 @@ class RuleEngine final : public EventProcessor {
   void announce(const CompiledRule& rule, std::string action, const Evaluation& ev,
                 std::map<std::string, std::string> fields);
 
-  Result<Entry*> entry(StateTable table, int32_t partition, const std::string& key);
-  // Aggregate `index` of the current rule set: the member of a group record
-  // in `partition` (see AggregateGroup in the .cc).
-  Result<WindowedAggregate*> aggregate(int32_t partition, int index, const std::string& group,
-                                       const std::string& member);
+  Result<Entry*> entry(StateTable table, int32_t partition, std::string_view key);
+  // The record in `partition` holding `plan`'s windows for the group key
+  // `group_value` (see AggregateGroup in the .cc).
+  Result<Entry*> groupEntry(int32_t partition, const AggregatePlan& plan, std::string_view group_value);
+  // `plan`'s window for a key: in the record of `group_value`, the one of
+  // the other `by` values `others`. Created when `create`, else null when
+  // there is none. `group_memo` caches the record for the rest of an event.
+  Result<WindowedAggregate*> window(int32_t partition, const AggregatePlan& plan, std::string_view group_value,
+                                    std::string_view others, bool create, Entry** group_memo);
+  // Sets group_value_ and others_ to the event's key for `plan`; false
+  // when the event lacks one of its `by` fields.
+  bool eventKey(const AggregatePlan& plan, const Event& e);
+  void planAggregates();  // for the current rule set
   void markDirty(Entry* e);
   Result<const StoreRecord*> storeRecord(const std::string& id);
   const absl::TimeZone& zoneOf(const StoreRecord* store);
   enum class Outcome { kEvaluated, kFired, kFailed };
-  // Counts for the rule and its metrics; returns its errors so far.
+  // Counts for the rule; returns its errors so far.
   uint64_t count(const CompiledRule& rule, Outcome outcome);
+  // Adds what was counted since the last call to the metrics.
+  void publishMetrics();
 
   RuleEngineOptions options_;
   std::shared_ptr<const CompiledRuleSet> rules_;
@@ -144,10 +155,28 @@ class RuleEngine final : public EventProcessor {
 
   std::shared_ptr<const CompiledRuleSet> evaluation_rules_;  // the set evaluation_ was made for
   std::unique_ptr<Evaluation> evaluation_;
-  std::unordered_map<std::string, std::unique_ptr<Entry>> cache_;  // aggregate and rule records
+  // Aggregate and rule records, by table, partition and key.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
+  std::unordered_map<std::string, std::unique_ptr<Entry>, KeyHash, std::equal_to<>> cache_;
   std::vector<Entry*> dirty_;
-  Entry* last_entry_ = nullptr;
-  uint64_t batch_ = 1;  // counts commits: what a cached record was last used in  // of the last aggregate() call: the fold marks it dirty
+  uint64_t batch_ = 1;  // counts commits: what a cached record was last used in
+
+  std::vector<AggregatePlan> plans_;  // by aggregate index of rules_
+  std::unordered_map<uint64_t, int> plan_by_definition_;
+  uint64_t generation_ = 0;  // counts rule sets
+  // Of the event being processed: its group records by AggregatePlan::
+  // group_slot, and the windows the fold updated, by aggregate index.
+  std::vector<Entry*> event_groups_;
+  std::vector<WindowedAggregate*> event_windows_;
+  // Reused buffers, so that the hot path does not allocate.
+  std::string cache_key_;
+  std::string group_key_;
+  std::string_view group_value_;
+  std::string others_;
+  std::string encode_scratch_;
   std::unordered_map<std::string, std::unique_ptr<StoreRecord>> stores_;  // read through; refreshed per commit
   std::map<std::string, absl::TimeZone> zones_;
   bool sent_output_ = false;
@@ -157,11 +186,15 @@ class RuleEngine final : public EventProcessor {
   int64_t last_sweep_ms_ = INT64_MIN;
 
   // Per rule id, kept across reloads. Counted without locks on the
-  // pipeline thread (atomics), with the metric children looked up once.
+  // pipeline thread (atomics, read by counters()), with the metric children
+  // looked up once and added to per batch.
   struct RuleStats {
     std::atomic<uint64_t> evaluations{0};
     std::atomic<uint64_t> fires{0};
     std::atomic<uint64_t> errors{0};
+    uint64_t published_evaluations = 0;  // what the metrics have
+    uint64_t published_fires = 0;
+    uint64_t published_errors = 0;
     prometheus::Counter* evaluations_metric = nullptr;
     prometheus::Counter* fires_metric = nullptr;
     prometheus::Counter* errors_metric = nullptr;

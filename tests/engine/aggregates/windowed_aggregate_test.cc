@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/core/time.h"
+#include "engine/state/codec.h"
 
 namespace storepulse {
 namespace {
@@ -75,20 +76,25 @@ TEST(WindowedAggregateTest, OneMillisecondStepIsExact) {
 }
 
 TEST(WindowedAggregateTest, EveryFunctionOverTheSameEvents) {
-  WindowedAggregate agg;
-  AggregateSpec spec = sliding(AggregateFunction::kDistinctCount, kHour, kMinute);
-  agg.add(spec, 1 * kMinute, 10.0, distinctHash("a"));
-  agg.add(spec, 2 * kMinute, 30.5, distinctHash("b"));
-  agg.add(spec, 3 * kMinute, -4.0, distinctHash("a"));
-  const AggregateResult r = agg.at(spec, 5 * kMinute);
-  EXPECT_EQ(r.count, 3);
-  EXPECT_DOUBLE_EQ(r.sum, 36.5);
-  EXPECT_DOUBLE_EQ(r.min, -4.0);
-  EXPECT_DOUBLE_EQ(r.max, 30.5);
-  EXPECT_DOUBLE_EQ(r.average(), 36.5 / 3);
-  EXPECT_EQ(r.distinct, 2);
-  EXPECT_FALSE(r.empty());
-  EXPECT_TRUE(agg.at(spec, 2 * kHour).empty());
+  // Each window keeps the count and what its function reads.
+  auto over = [](AggregateFunction f) {
+    const AggregateSpec spec = sliding(f, kHour, kMinute);
+    WindowedAggregate agg;
+    agg.add(spec, 1 * kMinute, 10.0, distinctHash("a"));
+    agg.add(spec, 2 * kMinute, 30.5, distinctHash("b"));
+    agg.add(spec, 3 * kMinute, -4.0, distinctHash("a"));
+    EXPECT_TRUE(agg.at(spec, 2 * kHour).empty());
+    return agg.at(spec, 5 * kMinute);
+  };
+  EXPECT_EQ(over(AggregateFunction::kCount).count, 3);
+  EXPECT_DOUBLE_EQ(over(AggregateFunction::kSum).sum, 36.5);
+  EXPECT_DOUBLE_EQ(over(AggregateFunction::kMin).min, -4.0);
+  EXPECT_DOUBLE_EQ(over(AggregateFunction::kMax).max, 30.5);
+  EXPECT_DOUBLE_EQ(over(AggregateFunction::kAvg).average(), 36.5 / 3);
+  const AggregateResult distinct = over(AggregateFunction::kDistinctCount);
+  EXPECT_EQ(distinct.distinct, 2);
+  EXPECT_EQ(distinct.count, 3);
+  EXPECT_FALSE(distinct.empty());
 }
 
 TEST(WindowedAggregateTest, DistinctValuesAreCountedOnceAcrossBuckets) {
@@ -149,6 +155,57 @@ TEST(WindowedAggregateTest, EncodeDecodeRoundTripsAndRejectsGarbage) {
   EXPECT_EQ(*decoded, agg);
   EXPECT_EQ(WindowedAggregate::decode(bytes.substr(0, bytes.size() - 1)).status().code(), ErrorCode::kCorruption);
   EXPECT_EQ(WindowedAggregate::decode("\x07").status().code(), ErrorCode::kCorruption);
+}
+
+TEST(WindowedAggregateTest, EveryFunctionRoundTripsAndCountsStoreOnlyCounts) {
+  for (AggregateFunction f : {AggregateFunction::kCount, AggregateFunction::kSum, AggregateFunction::kMin,
+                              AggregateFunction::kMax, AggregateFunction::kAvg}) {
+    const AggregateSpec spec = sliding(f, kHour, kMinute);
+    WindowedAggregate agg;
+    for (int m = 0; m < 10; ++m) agg.add(spec, m * kMinute, 3.5 - m, 0);
+    std::string bytes;
+    agg.encode(bytes);
+    auto decoded = WindowedAggregate::decode(bytes);
+    ASSERT_TRUE(decoded.isOk()) << aggregateFunctionName(f);
+    EXPECT_EQ(*decoded, agg) << aggregateFunctionName(f);
+    const AggregateResult r = decoded->at(spec, 9 * kMinute);
+    EXPECT_EQ(r.count, 10);
+    if (f == AggregateFunction::kSum || f == AggregateFunction::kAvg) {
+      EXPECT_DOUBLE_EQ(r.sum, -10);
+    } else if (f == AggregateFunction::kMin) {
+      EXPECT_DOUBLE_EQ(r.min, -5.5);
+    } else if (f == AggregateFunction::kMax) {
+      EXPECT_DOUBLE_EQ(r.max, 3.5);
+    } else {
+      // A count bucket is its id step and its count: a few bytes, no doubles.
+      EXPECT_LE(bytes.size(), 8u + 10u * 2u) << bytes.size();
+    }
+  }
+}
+
+TEST(WindowedAggregateTest, RecordsOfTheFirstFormatStillDecode) {
+  // Version 1: every field of every bucket, ids and counts zigzag.
+  std::string bytes;
+  Encoder w(bytes);
+  w.u64(1);
+  w.i64(5 * kMinute);  // newest event
+  w.u64(1);            // one bucket
+  w.i64(5);            // bucket id: minute 5
+  w.i64(2);            // count
+  w.f64(30);           // sum
+  w.f64(10);           // min
+  w.f64(20);           // max
+  w.u64(1);
+  w.u64(distinctHash("x"));
+  auto decoded = WindowedAggregate::decode(bytes);
+  ASSERT_TRUE(decoded.isOk()) << decoded.status().toString();
+  const AggregateResult r = decoded->at(sliding(AggregateFunction::kSum, kHour, kMinute), 5 * kMinute);
+  EXPECT_EQ(r.count, 2);
+  EXPECT_DOUBLE_EQ(r.sum, 30);
+  EXPECT_DOUBLE_EQ(r.min, 10);
+  EXPECT_DOUBLE_EQ(r.max, 20);
+  EXPECT_EQ(r.distinct, 1);
+  EXPECT_EQ(decoded->newestEventMs(), 5 * kMinute);
 }
 
 TEST(CalendarWindowTest, DayFollowsTheStoresTimeZone) {

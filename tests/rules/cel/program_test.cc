@@ -4,6 +4,7 @@
 #include "rules/cel/program.h"
 
 #include <gmock/gmock.h>
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include "tests/rules/cel/cel_test_util.h"
@@ -114,6 +115,33 @@ TEST_F(CelProgram, UnboundVariablesFailAtEvaluation) {
   EXPECT_TRUE(activation.set("limit", Value::ofInt(1)).isOk());
   EXPECT_EQ(compiled.program->evaluate(activation)->intValue(), 2);
   EXPECT_EQ(activation.set("nosuch", Value::ofInt(1)).code(), ErrorCode::kNotFound);
+}
+
+TEST_F(CelProgram, ConjunctsAreTheOperandsOfTopLevelAndsWithCanonicalTexts) {
+  auto parts = Program::compileConjuncts("event.sku.startsWith('A') && (event.available > limit && (limit >= 2))", env_);
+  ASSERT_TRUE(parts.isOk()) << parts.status().message();
+  ASSERT_EQ(parts->size(), 3u);
+  auto same = Program::compileConjuncts("( event.available>limit )", env_);
+  ASSERT_TRUE(same.isOk());
+  ASSERT_EQ(same->size(), 1u);
+  EXPECT_EQ((*same)[0].canonical, (*parts)[1].canonical);  // spacing and parentheses do not matter
+  // Constants count by type and value; an || is one conjunct.
+  std::vector<std::string> texts;
+  for (const char* expr : {"limit == 1", "double(limit) == 1.0", "limit == 2", "event.sku == '1'", "limit > 1 || limit < 0"}) {
+    auto one = Program::compileConjuncts(expr, env_);
+    ASSERT_TRUE(one.isOk()) << expr << ": " << one.status().message();
+    ASSERT_EQ(one->size(), 1u) << expr;
+    texts.push_back((*one)[0].canonical);
+  }
+  std::sort(texts.begin(), texts.end());
+  EXPECT_EQ(std::unique(texts.begin(), texts.end()), texts.end());
+  // Each conjunct evaluates on its own.
+  Activation activation(env_);
+  activation.setObject(event_slot_, event_);
+  activation.set(limit_slot_, Value::ofInt(2));
+  EXPECT_TRUE((*parts)[2].program.evaluate(activation)->boolValue());
+  EXPECT_EQ((*parts)[2].program.resultType().toString(), "bool");
+  EXPECT_FALSE(Program::compileConjuncts("limit && true", env_).isOk());  // does not compile
 }
 
 TEST_F(CelProgram, CostLimitIsConfigurable) {

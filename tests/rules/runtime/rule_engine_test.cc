@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "engine/core/time.h"
+#include "engine/metrics/metrics.h"
 #include "engine/pipeline/ingest_pipeline.h"
 #include "engine/state/memory_state_store.h"
 #include "rules/runtime/replay.h"
@@ -117,7 +118,7 @@ std::string customer(const std::string& id, const std::string& name, const std::
 class RuleEngineTest : public ::testing::Test {
  protected:
   void start(std::shared_ptr<const CompiledRuleSet> rules,
-             RuleEngineOptions::Clock clock = RuleEngineOptions::Clock::kEventTime) {
+             RuleEngineOptions::Clock clock = RuleEngineOptions::Clock::kEventTime, Metrics* metrics = nullptr) {
     ASSERT_NE(rules, nullptr);
     PipelineOptions p;
     p.topics = {{kClicks, EventType::kClick},       {kScans, EventType::kScan},
@@ -129,7 +130,7 @@ class RuleEngineTest : public ::testing::Test {
     RuleEngineOptions o;
     o.clock = clock;
     o.flush_timeout = std::chrono::milliseconds(10);
-    engine_ = std::make_unique<RuleEngine>(o, std::move(rules), store_, output_, dead_letters_, nullptr);
+    engine_ = std::make_unique<RuleEngine>(o, std::move(rules), store_, output_, dead_letters_, metrics);
     engine_->setFiringListener([this](const Firing& f) {
       firings_.push_back(f);
       if (on_firing_) on_firing_(f);
@@ -469,6 +470,69 @@ rules:
   for (const char* id : {"always", "never", "once-per-hour"}) EXPECT_EQ(c.at(id).errors, 0u) << id;
   EXPECT_EQ(c.count("off") ? c.at("off").evaluations : 0u, 0u);
   EXPECT_EQ(c.count("scans-only") ? c.at("scans-only").evaluations : 0u, 0u);
+}
+
+TEST_F(RuleEngineTest, CountsReachTheMetricsWhenTheBatchCommits) {
+  Metrics metrics;
+  start(compile(R"(
+rules:
+  - id: sku-a
+    on: [click]
+    when: event.sku == "a"
+    alert: {to: audit, title: "x"}
+)"),
+        RuleEngineOptions::Clock::kEventTime, &metrics);
+  ASSERT_TRUE(feed({{kClicks, click("c1", "a", "2024-03-01T10:00:00Z")},
+                    {kClicks, click("c1", "b", "2024-03-01T10:01:00Z")}})
+                  .isOk());
+  const std::string text = metrics.scrape();
+  EXPECT_THAT(text, HasSubstr(R"(storepulse_rule_evaluations_total{rule="sku-a"} 2)"));
+  EXPECT_THAT(text, HasSubstr(R"(storepulse_rule_fires_total{mode="live",rule="sku-a"} 1)"));
+  // Published once: a second commit adds only what was counted since.
+  ASSERT_TRUE(feed({{kClicks, click("c1", "a", "2024-03-01T10:02:00Z")}}).isOk());
+  EXPECT_THAT(metrics.scrape(), HasSubstr(R"(storepulse_rule_evaluations_total{rule="sku-a"} 3)"));
+}
+
+// Rules share conjuncts (`a && b`): each is evaluated once per event, in
+// whatever order, with CEL's meaning of && kept: false wins over an error,
+// an error over true.
+TEST_F(RuleEngineTest, SharedConjunctsKeepWhatEachConditionMeans) {
+  start(compile(R"(
+rules:
+  - id: a-then-error
+    on: [click]
+    when: event.sku == "a" && size(event.sku) / 0 > 0
+    alert: {to: audit, title: "x"}
+  - id: error-then-never
+    on: [click]
+    when: size(event.sku) / 0 > 0 && event.sku == "zzz"
+    alert: {to: audit, title: "x"}
+  - id: a-in-app
+    on: [click]
+    when: (event.sku == "a") && event.channel == "app"
+    alert: {to: audit, title: "x"}
+  - id: a-in-app-again
+    on: [click]
+    when: event.channel == "app" && event.sku=="a" && true
+    alert: {to: audit, title: "x"}
+)"));
+  ASSERT_TRUE(feed({{kClicks, click("c1", "a", "2024-03-01T10:00:00Z", R"(,"channel":"app")")},
+                    {kClicks, click("c1", "b", "2024-03-01T10:01:00Z", R"(,"channel":"app")")},
+                    {kClicks, click("c1", "a", "2024-03-01T10:02:00Z", R"(,"channel":"web")")}})
+                  .isOk());
+  const auto c = engine_->counters();
+  EXPECT_EQ(c.at("a-then-error").errors, 2u);  // sku a: true && error; sku b: false
+  EXPECT_EQ(c.at("a-then-error").fires, 0u);
+  EXPECT_EQ(c.at("error-then-never").errors, 0u);  // error && false is false
+  EXPECT_EQ(c.at("a-in-app").fires, 1u);
+  EXPECT_EQ(c.at("a-in-app-again").fires, 1u);
+  for (const char* id : {"a-then-error", "error-then-never", "a-in-app", "a-in-app-again"}) {
+    EXPECT_EQ(c.at(id).evaluations, 3u) << id;
+  }
+  const auto rules = engine_->currentRules();
+  // Five distinct conjuncts: sku == "a", the division, sku == "zzz",
+  // channel == "app" and the constant true.
+  EXPECT_EQ(rules->conjuncts.size(), 5u);
 }
 
 TEST_F(RuleEngineTest, RuntimeErrorCountsAnErrorAndDoesNotStopTheEventOrOtherRules) {
