@@ -20,8 +20,20 @@ enum FieldMask : uint64_t { kHasSum = 1, kHasMin = 2, kHasMax = 4, kHasDistinct 
 int64_t floorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 int64_t localDay(const absl::TimeZone& zone, int64_t ts_ms) {
+  // Events arrive roughly in time order, so the day of the previous call
+  // answers most calls: a zone lookup costs far more than a range check.
+  thread_local struct {
+    absl::TimeZone zone;
+    int64_t start_ms = 0, end_ms = 0;  // [start, end): the local day `day`
+    int64_t day = 0;
+  } last;
+  if (ts_ms >= last.start_ms && ts_ms < last.end_ms && zone == last.zone) return last.day;
   const absl::CivilDay day = absl::ToCivilDay(absl::FromUnixMillis(ts_ms), zone);
-  return day - absl::CivilDay(1970, 1, 1);
+  last.zone = zone;
+  last.start_ms = absl::ToUnixMillis(absl::FromCivil(day, zone));
+  last.end_ms = absl::ToUnixMillis(absl::FromCivil(day + 1, zone));
+  last.day = day - absl::CivilDay(1970, 1, 1);
+  return last.day;
 }
 
 // Buckets a window ending in bucket b spans: [b - span + 1, b].

@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include <absl/container/inlined_vector.h>
+
 #include "engine/aggregates/aggregate_spec.h"
 #include "engine/core/status.h"
 
@@ -82,7 +84,9 @@ class WindowedAggregate {
   // newest_ts_ms_ minus the allowed lateness can arrive.
   int64_t oldestNeededBucket(const AggregateSpec& spec, const absl::TimeZone& zone) const;
 
-  std::vector<Bucket> buckets_;  // ascending id
+  // Ascending id. Most windows of a customer hold a bucket or two: kept
+  // inline, they cost no allocation and no extra cache miss to reach.
+  absl::InlinedVector<Bucket, 2> buckets_;
   int64_t newest_ts_ms_ = INT64_MIN;
 };
 

@@ -92,8 +92,10 @@ const FunctionDecl* Env::findFunction(std::string_view name) const {
 }
 
 Activation::Activation(const Env& env) : env_(&env) {
-  slots_.resize(env.variableCount());
-  for (int i = 0; i < env.variableCount(); ++i) unset(i);
+  for (int i = 0; i < env.variableCount(); ++i) {
+    unbound_.push_back(Value::error("no value bound for variable '" + env.variables()[i].name + "'"));
+  }
+  slots_ = unbound_;
 }
 
 Status Activation::set(std::string_view name, Value value) {
@@ -101,10 +103,6 @@ Status Activation::set(std::string_view name, Value value) {
   if (var == nullptr) return Status(ErrorCode::kNotFound, "no variable '" + std::string(name) + "' is declared");
   set(var->slot, std::move(value));
   return Status::ok();
-}
-
-void Activation::unset(int slot) {
-  slots_[slot] = Value::error("no value bound for variable '" + env_->variables()[slot].name + "'");
 }
 
 }  // namespace storepulse::cel

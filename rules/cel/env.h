@@ -103,13 +103,14 @@ class Activation {
   // By name (a map lookup): for tools and tests rather than hot paths.
   Status set(std::string_view name, Value value);
   // Marks a slot unbound again: reading it is an evaluation error.
-  void unset(int slot);
+  void unset(int slot) { slots_[slot] = unbound_[slot]; }
 
   const Value& get(int slot) const { return slots_[slot]; }
 
  private:
   const Env* env_;
   std::vector<Value> slots_;
+  std::vector<Value> unbound_;  // by slot: the error a read of it gives, made once
 };
 
 }  // namespace storepulse::cel

@@ -210,6 +210,39 @@ void appendCanonical(const Expr& e, std::string& out) {
   }
 }
 
+// `x op literal` or `literal op x` with a number literal: the operand, the
+// comparison with the operand on the left, and the literal.
+struct ThresholdShape {
+  Expr* operand;
+  Comparison op;
+  const Value* constant;
+};
+std::optional<ThresholdShape> thresholdShape(Expr& e) {
+  static const std::pair<const char*, std::pair<Comparison, Comparison>> kOps[] = {
+      // as written, and with the sides swapped
+      {op::kEqual, {Comparison::kEqual, Comparison::kEqual}},
+      {op::kNotEqual, {Comparison::kNotEqual, Comparison::kNotEqual}},
+      {op::kLess, {Comparison::kLess, Comparison::kGreater}},
+      {op::kLessEqual, {Comparison::kLessEqual, Comparison::kGreaterEqual}},
+      {op::kGreater, {Comparison::kGreater, Comparison::kLess}},
+      {op::kGreaterEqual, {Comparison::kGreaterEqual, Comparison::kLessEqual}},
+  };
+  if (e.kind != ExprKind::kCall || e.operand || e.args.size() != 2) return std::nullopt;
+  auto isNumberLiteral = [](const Expr& x) {
+    return x.kind == ExprKind::kConstant && (x.constant.kind() == ValueKind::kInt ||
+                                             x.constant.kind() == ValueKind::kUint ||
+                                             x.constant.kind() == ValueKind::kDouble);
+  };
+  for (const auto& [name, ops] : kOps) {
+    if (e.name != name) continue;
+    Expr& lhs = *e.args[0];
+    Expr& rhs = *e.args[1];
+    if (isNumberLiteral(rhs) && !isNumberLiteral(lhs)) return ThresholdShape{&lhs, ops.first, &rhs.constant};
+    if (isNumberLiteral(lhs) && !isNumberLiteral(rhs)) return ThresholdShape{&rhs, ops.second, &lhs.constant};
+  }
+  return std::nullopt;
+}
+
 void collectConjuncts(Expr& e, std::vector<Expr*>& out) {
   if (e.kind == ExprKind::kCall && e.name == op::kAnd && !e.operand && e.args.size() == 2) {
     collectConjuncts(*e.args[0], out);
@@ -237,23 +270,59 @@ CompileResult Program::compile(std::string_view expr, const Env& env, ProgramOpt
 
 Result<std::vector<Conjunct>> Program::compileConjuncts(std::string_view expr, const Env& env,
                                                         ProgramOptions options) {
+  // Planning takes the constants out of a tree, and a threshold's operand
+  // is planned on its own as well as within its conjunct: from a second
+  // parse of the same text (same shape, same node ids).
   std::vector<Diagnostic> diagnostics;
   auto c = parseAndCheck(expr, env, diagnostics);
+  auto again = parseAndCheck(expr, env, diagnostics);
+  if (!c || !again) return CompileResult{std::nullopt, std::move(diagnostics)}.status();
   std::vector<Expr*> parts;
-  if (c) collectConjuncts(*c->parsed.expr.root, parts);
-  std::vector<Conjunct> out;
-  for (Expr* part : parts) {
-    Conjunct conjunct{"", Program()};
-    appendCanonical(*part, conjunct.canonical);  // before planning takes the constants out
-    Program& program = conjunct.program;
-    program.root_ = Planner(c->checked, program.constants_, diagnostics).plan(*part);
+  std::vector<Expr*> copies;
+  collectConjuncts(*c->parsed.expr.root, parts);
+  collectConjuncts(*again->parsed.expr.root, copies);
+  auto planned = [&](Expr& e, ProgramOptions o) {
+    Program program;
+    program.root_ = Planner(c->checked, program.constants_, diagnostics).plan(e);
     program.local_slots_ = c->checked.local_slots;
-    program.result_type_ = c->checked.types[part->id];
-    program.options_ = options;
+    program.result_type_ = c->checked.types[e.id];
+    program.options_ = o;
+    return program;
+  };
+  std::vector<Conjunct> out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    Conjunct conjunct{"", Program(), std::nullopt};
+    appendCanonical(*parts[i], conjunct.canonical);
+    if (auto shape = thresholdShape(*copies[i]); shape && options.cost_limit > 1) {
+      std::string operand_canonical;
+      appendCanonical(*shape->operand, operand_canonical);
+      ProgramOptions operand_options = options;
+      operand_options.cost_limit -= 1;  // the comparison is one step
+      Value constant = *shape->constant;
+      conjunct.threshold = Conjunct::Threshold{std::move(operand_canonical), planned(*shape->operand, operand_options),
+                                               shape->op, std::move(constant)};
+    }
+    conjunct.program = planned(*parts[i], options);
     out.push_back(std::move(conjunct));
   }
   if (!diagnostics.empty()) return CompileResult{std::nullopt, std::move(diagnostics)}.status();
   return out;
+}
+
+std::optional<bool> compareNumber(Comparison op, const Value& operand, const Value& constant) {
+  const ValueKind k = operand.kind();
+  if (k != ValueKind::kInt && k != ValueKind::kUint && k != ValueKind::kDouble) return std::nullopt;
+  bool comparable = false;
+  const std::optional<int> c = compareValues(operand, constant, &comparable);
+  switch (op) {
+    case Comparison::kEqual: return c.has_value() && *c == 0;
+    case Comparison::kNotEqual: return !(c.has_value() && *c == 0);
+    case Comparison::kLess: return c.has_value() && *c < 0;
+    case Comparison::kLessEqual: return c.has_value() && *c <= 0;
+    case Comparison::kGreater: return c.has_value() && *c > 0;
+    case Comparison::kGreaterEqual: return c.has_value() && *c >= 0;
+  }
+  return std::nullopt;
 }
 
 Result<Value> Program::evaluate(const Activation& activation) const {

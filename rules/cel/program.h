@@ -79,11 +79,32 @@ class Program {
   ProgramOptions options_;
 };
 
+enum class Comparison { kEqual, kNotEqual, kLess, kLessEqual, kGreater, kGreaterEqual };
+
+// `operand <op> constant` for two numbers, as CEL's operators compare them
+// (int, uint and double by value; NaN unordered); nullopt when `operand` is
+// not a number.
+std::optional<bool> compareNumber(Comparison op, const Value& operand, const Value& constant);
+
 struct Conjunct {
   // The same for two conjuncts that mean the same, however spaced or
   // parenthesised: `a.b >= 2` and `(a.b)>=2`.
   std::string canonical;
   Program program;
+
+  // Set when the conjunct compares an expression with a number literal
+  // (`agg.views >= 3`, `2 < x`): rules often test one value against many
+  // thresholds, and a rule set can then evaluate it once for all of them.
+  // When the operand gives a number, compareNumber(op, operand, constant)
+  // is what `program` gives; otherwise (an error, a dyn of another type)
+  // `program` must run.
+  struct Threshold {
+    std::string operand_canonical;
+    Program operand;  // with a cost limit one step below `program`'s
+    Comparison op;    // the operand on the left
+    Value constant;
+  };
+  std::optional<Threshold> threshold;
 };
 
 struct CompileResult {

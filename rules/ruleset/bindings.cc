@@ -341,8 +341,14 @@ Value AggObject::get(int field) const {
 
 void NowObject::bind(int64_t now_ms, const absl::TimeZone& zone) {
   now_ms_ = now_ms;
-  const absl::TimeZone::CivilInfo info = zone.At(absl::FromUnixMillis(now_ms));
-  local_ = info.cs;
+  zone_ = &zone;
+  resolved_ = false;
+}
+
+void NowObject::resolve() const {
+  if (resolved_) return;
+  resolved_ = true;
+  local_ = zone_->At(absl::FromUnixMillis(now_ms_)).cs;
   weekday_ = static_cast<int>(absl::GetWeekday(absl::CivilDay(local_)));
   // absl's Weekday starts at Monday = 0; CEL's getDayOfWeek has Sunday = 0.
   weekday_ = (weekday_ + 1) % 7;
@@ -350,6 +356,7 @@ void NowObject::bind(int64_t now_ms, const absl::TimeZone& zone) {
 }
 
 Value NowObject::get(int field) const {
+  if (static_cast<NowField>(field) != NowField::kTs) resolve();
   switch (static_cast<NowField>(field)) {
     case NowField::kTs: return timestampOf(now_ms_);
     case NowField::kHour: return Value::ofInt(local_.hour());

@@ -137,6 +137,7 @@ class AggObject final : public cel::ObjectValue {
 class NowObject final : public cel::ObjectValue {
  public:
   explicit NowObject(const RuleEnv& env) : env_(env) {}
+  // `zone` must outlive the binding.
   void bind(int64_t now_ms, const absl::TimeZone& zone);
 
   const cel::ObjectType& objectType() const override { return *env_.now_type; }
@@ -144,11 +145,17 @@ class NowObject final : public cel::ObjectValue {
   cel::Value get(int field) const override;
 
  private:
+  // The local time is worked out on the first read of a field that needs
+  // it: most events' rules never read `now`.
+  void resolve() const;
+
   const RuleEnv& env_;
   int64_t now_ms_ = 0;
-  absl::CivilSecond local_;
-  int weekday_ = 0;  // 0 = Sunday, as CEL's getDayOfWeek
-  std::string date_;  // "2024-03-01"
+  const absl::TimeZone* zone_ = nullptr;
+  mutable bool resolved_ = false;
+  mutable absl::CivilSecond local_;
+  mutable int weekday_ = 0;  // 0 = Sunday, as CEL's getDayOfWeek
+  mutable std::string date_;  // "2024-03-01"
 };
 
 }  // namespace storepulse::rules

@@ -143,28 +143,42 @@ class Compiler {
     }
     for (cel::Conjunct& part : *parts) {
       auto [it, added] = conjunct_ids_.emplace(std::move(part.canonical), static_cast<int>(set_.conjuncts.size()));
-      if (added) set_.conjuncts.push_back(std::move(part.program));
       ids.push_back(it->second);
+      if (!added) continue;
+      set_.conjuncts.push_back(std::move(part.program));
+      std::optional<CompiledRuleSet::Threshold> threshold;
+      if (part.threshold) {
+        auto [op, new_operand] = operand_ids_.emplace(std::move(part.threshold->operand_canonical),
+                                                      static_cast<int>(set_.operands.size()));
+        if (new_operand) set_.operands.push_back(std::move(part.threshold->operand));
+        threshold = CompiledRuleSet::Threshold{op->second, part.threshold->op, std::move(part.threshold->constant)};
+      }
+      set_.thresholds.push_back(std::move(threshold));
     }
     return ids;
   }
 
   // Shared conjuncts first: when one is false it rules out every rule that
-  // has it, at the cost of one evaluation. The order does not change what a
-  // condition gives (see Program::compileConjuncts).
+  // has it, at the cost of one evaluation. Then thresholds, whose operand
+  // is evaluated once for all of them, before the rest (a regex, say). The
+  // order does not change what a condition gives (see
+  // Program::compileConjuncts).
   void orderConjuncts() {
     std::vector<int> uses(set_.conjuncts.size(), 0);
     for (const CompiledRule& r : set_.compiled) {
       for (int id : r.when) ++uses[id];
     }
-    for (CompiledRule& r : set_.compiled) {
-      std::stable_sort(r.when.begin(), r.when.end(), [&](int a, int b) { return uses[a] > uses[b]; });
-    }
+    auto cheaper = [&](int a, int b) {
+      if (uses[a] != uses[b]) return uses[a] > uses[b];
+      return set_.thresholds[a].has_value() && !set_.thresholds[b].has_value();
+    };
+    for (CompiledRule& r : set_.compiled) std::stable_sort(r.when.begin(), r.when.end(), cheaper);
   }
 
   CompiledRuleSet& set_;
   std::vector<Diagnostic>& diagnostics_;
   std::map<std::string, int> conjunct_ids_;
+  std::map<std::string, int> operand_ids_;
 };
 
 // A short, stable fingerprint of the files' contents.

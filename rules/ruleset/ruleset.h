@@ -53,6 +53,17 @@ struct CompiledRuleSet : RuleSet {
   // Every distinct conjunct of the rules' conditions, once: an event
   // evaluates each at most once, however many rules share it.
   std::vector<cel::Program> conjuncts;
+  // By conjunct: set for those that compare an expression with a number
+  // literal (see cel::Conjunct::Threshold), the expression an index into
+  // `operands`, where each distinct one is once: rules that test one value
+  // against many thresholds evaluate it once.
+  struct Threshold {
+    int operand = 0;
+    cel::Comparison op = cel::Comparison::kEqual;
+    cel::Value constant;
+  };
+  std::vector<std::optional<Threshold>> thresholds;
+  std::vector<cel::Program> operands;
   std::array<std::vector<const CompiledRule*>, kEventTypeCount> by_event_type;
   std::vector<const CompiledRule*> scheduled;
   // Aggregates (indexes into env->aggregates) each event type folds into.

@@ -25,26 +25,62 @@ constexpr char kSep = '\0';
 // A window is keyed by its aggregate's definition fingerprint, which names
 // the aggregate and changes with its definition (a reload that changes it
 // starts the window afresh), and by the key's other `by` values.
-struct WindowKey {
-  uint64_t definition;
-  std::string others;  // each other `by` value after a \0; empty for most
-};
-struct WindowKeyView {
-  uint64_t definition;
-  std::string_view others;
-};
-struct WindowKeyLess {
-  using is_transparent = void;
-  template <typename A, typename B>
-  bool operator()(const A& a, const B& b) const {
-    if (a.definition != b.definition) return a.definition < b.definition;
-    return std::string_view(a.others) < std::string_view(b.others);
-  }
-};
-
+//
+// Kept flat, columns side by side: a customer's few dozen windows are
+// scanned by definition in one or two cache lines, and each window keeps
+// its bytes as last written, so that a commit re-encodes only the windows
+// the batch changed and copies the rest.
 struct AggregateGroup {
-  std::map<WindowKey, WindowedAggregate, WindowKeyLess> windows;
+  std::vector<uint64_t> definitions;
+  std::vector<std::string> others;  // each other `by` value after a \0; empty for most
+  std::vector<WindowedAggregate> windows;
+  std::vector<std::string> encoded;  // empty: changed since last encoded
   uint64_t generation = 0;  // the rule set it was last purged for (RuleEngine::groupEntry)
+
+  size_t size() const { return windows.size(); }
+  // The index of the window, or size() when there is none.
+  size_t find(uint64_t definition, std::string_view other_values) const {
+    for (size_t i = 0; i < definitions.size(); ++i) {
+      if (definitions[i] == definition && others[i] == other_values) return i;
+    }
+    return size();
+  }
+  size_t add(uint64_t definition, std::string_view other_values, WindowedAggregate window, std::string bytes = {}) {
+    if (windows.size() == windows.capacity()) {
+      // A customer gains windows one product at a time: grow in steps, not by one.
+      const size_t capacity = std::max<size_t>(8, 2 * windows.size());
+      definitions.reserve(capacity);
+      others.reserve(capacity);
+      windows.reserve(capacity);
+      encoded.reserve(capacity);
+    }
+    definitions.push_back(definition);
+    others.emplace_back(other_values);
+    windows.push_back(std::move(window));
+    encoded.push_back(std::move(bytes));
+    return size() - 1;
+  }
+  // Removes the windows `drop(definition, window)` selects; returns how many.
+  template <typename Drop>
+  size_t eraseIf(Drop drop) {
+    size_t kept = 0;
+    for (size_t i = 0; i < size(); ++i) {
+      if (drop(definitions[i], windows[i])) continue;
+      if (kept != i) {
+        definitions[kept] = definitions[i];
+        others[kept] = std::move(others[i]);
+        windows[kept] = std::move(windows[i]);
+        encoded[kept] = std::move(encoded[i]);
+      }
+      ++kept;
+    }
+    const size_t dropped = size() - kept;
+    definitions.resize(kept);
+    others.resize(kept);
+    windows.resize(kept);
+    encoded.resize(kept);
+    return dropped;
+  }
 };
 
 // Version 1 keyed windows by "name\0other values" with a varint
@@ -52,15 +88,15 @@ struct AggregateGroup {
 constexpr uint64_t kGroupFormatV1 = 1;
 constexpr uint64_t kGroupFormat = 2;
 
-void encodeGroup(const AggregateGroup& g, std::string& out, std::string& scratch) {
+void encodeGroup(AggregateGroup& g, std::string& out) {
   Encoder w(out);
   w.u64(kGroupFormat);
-  w.u64(g.windows.size());
-  for (const auto& [key, window] : g.windows) {
-    w.fixed64(key.definition);
-    w.str(key.others);
-    window.encode(scratch);
-    w.str(scratch);
+  w.u64(g.size());
+  for (size_t i = 0; i < g.size(); ++i) {
+    w.fixed64(g.definitions[i]);
+    w.str(g.others[i]);
+    if (g.encoded[i].empty()) g.windows[i].encode(g.encoded[i]);
+    w.str(g.encoded[i]);
   }
 }
 
@@ -71,20 +107,22 @@ Status decodeGroup(std::string_view bytes, AggregateGroup& g) {
     return Status(ErrorCode::kCorruption, "aggregate record has an unknown format version");
   }
   for (uint64_t n = r.u64(); n > 0 && !r.failed(); --n) {
-    WindowKey key;
+    uint64_t definition = 0;
+    std::string_view other_values;
     if (version == kGroupFormatV1) {
       const std::string_view member = r.view();  // "name\0other values"
       const size_t sep = member.find(kSep);
-      key.others = sep == std::string_view::npos ? std::string() : std::string(member.substr(sep));
-      key.definition = r.u64();
+      other_values = sep == std::string_view::npos ? std::string_view() : member.substr(sep);
+      definition = r.u64();
     } else {
-      key.definition = r.fixed64();
-      key.others = r.view();
+      definition = r.fixed64();
+      other_values = r.view();
     }
     const std::string_view body = r.view();
     if (r.failed()) break;
     SP_ASSIGN_OR_RETURN(auto window, WindowedAggregate::decode(body));
-    g.windows.emplace(std::move(key), std::move(window));
+    // Version 1 bodies are rewritten in the current format.
+    g.add(definition, other_values, std::move(window), version == kGroupFormat ? std::string(body) : std::string());
   }
   if (r.failed() || !r.atEnd()) return Status(ErrorCode::kCorruption, "aggregate record is truncated or too long");
   return Status::ok();
@@ -242,6 +280,7 @@ class RuleEngine::Evaluation final : public AggregateLookup {
     scheduled_ = false;
     std::fill(memo_done_.begin(), memo_done_.end(), 0);
     std::fill(conjuncts_.begin(), conjuncts_.end(), kUnknown);
+    std::fill(operand_state_.begin(), operand_state_.end(), kUnknown);
   }
 
   void bindEvent(const ProcessedEvent& e) {
@@ -266,7 +305,7 @@ class RuleEngine::Evaluation final : public AggregateLookup {
   // `zone` is also where calendar windows are read.
   void bindNow(int64_t now_ms, const absl::TimeZone& zone) {
     zone_ = zone;
-    now_.bind(now_ms, zone);
+    now_.bind(now_ms, zone_);
     activation_.setObject(env_.now_slot, now_);
     now_ms_ = now_ms;
   }
@@ -319,13 +358,14 @@ class RuleEngine::Evaluation final : public AggregateLookup {
     // every partition: their value here is the sum over the partitions this
     // instance owns (all of them with one instance).
     if (!scheduled_ && plan.by_customer) {
-      const WindowedAggregate* window = engine_.event_windows_[index];  // the fold's
-      if (window == nullptr) {
+      WindowRef ref = engine_.event_windows_[index];  // the fold's
+      if (ref.group == nullptr) {
         auto found = engine_.window(partition_, plan, group_value, others, /*create=*/false,
                                     &engine_.event_groups_[plan.group_slot]);
         if (!found.isOk()) return std::nullopt;
-        window = *found;
+        ref = *found;
       }
+      const WindowedAggregate* window = ref.get();
       return window ? window->at(spec, eval_ts_ms_, &zone_) : AggregateResult{};
     }
     AggregateResult total;
@@ -333,10 +373,11 @@ class RuleEngine::Evaluation final : public AggregateLookup {
     partitions.insert(kGlobalPartition);
     partitions.insert(partition());
     for (int32_t p : partitions) {
-      auto window = engine_.window(p, plan, group_value, others, /*create=*/false, nullptr);
-      if (!window.isOk()) return std::nullopt;
-      if (*window == nullptr) continue;
-      const AggregateResult r = (*window)->at(spec, eval_ts_ms_, &zone_);
+      auto ref = engine_.window(p, plan, group_value, others, /*create=*/false, nullptr);
+      if (!ref.isOk()) return std::nullopt;
+      const WindowedAggregate* window = ref->get();
+      if (window == nullptr) continue;
+      const AggregateResult r = window->at(spec, eval_ts_ms_, &zone_);
       if (r.empty()) continue;
       total.min = total.empty() ? r.min : std::min(total.min, r.min);
       total.max = total.empty() ? r.max : std::max(total.max, r.max);
@@ -377,13 +418,33 @@ class RuleEngine::Evaluation final : public AggregateLookup {
 
   enum : uint8_t { kUnknown, kTrue, kFalse, kError };
   uint8_t evaluateConjunct(int id) {
+    if (const auto& threshold = rules_.thresholds[id]) {
+      const cel::Value* operand = this->operand(threshold->operand);
+      if (operand != nullptr) {
+        if (auto holds = cel::compareNumber(threshold->op, *operand, threshold->constant)) return *holds ? kTrue : kFalse;
+      }
+      // Not a number: the conjunct says what that means (an error, mostly).
+    }
     auto v = rules_.conjuncts[id].evaluate(activation_);
     if (v.isOk() && v->kind() == cel::ValueKind::kBool) return v->boolValue() ? kTrue : kFalse;
     conjunct_errors_[id] = v.isOk() ? fmt::format("'when' gave {}, not a bool", cel::kindName(v->kind()))
                                     : v.status().message();
     return kError;
   }
+  // A threshold operand's value, evaluated once per event; null when it
+  // failed.
+  const cel::Value* operand(int id) {
+    if (operand_state_[id] == kUnknown) {
+      auto v = rules_.operands[id].evaluate(activation_);
+      operand_state_[id] = v.isOk() ? kTrue : kError;
+      if (v.isOk()) operand_values_[id] = std::move(*v);
+    }
+    return operand_state_[id] == kError ? nullptr : &operand_values_[id];
+  }
+
   const CompiledRuleSet& rules_;
+  std::vector<uint8_t> operand_state_ = std::vector<uint8_t>(rules_.operands.size(), kUnknown);
+  std::vector<cel::Value> operand_values_ = std::vector<cel::Value>(rules_.operands.size());
   std::vector<uint8_t> conjuncts_ = std::vector<uint8_t>(rules_.conjuncts.size(), kUnknown);
   std::vector<std::string> conjunct_errors_ = std::vector<std::string>(rules_.conjuncts.size());
 };
@@ -490,13 +551,9 @@ void RuleEngine::publishMetrics() {
 }
 
 Result<RuleEngine::Entry*> RuleEngine::entry(StateTable table, int32_t partition, std::string_view key) {
-  cache_key_.clear();
-  cache_key_.push_back(static_cast<char>(table));
-  appendBigEndian32(cache_key_, static_cast<uint32_t>(partition));
-  cache_key_.append(key);
-  if (auto it = cache_.find(std::string_view(cache_key_)); it != cache_.end()) {
-    it->second->touched = batch_;
-    return it->second.get();
+  if (Entry* cached = cache_.find(table, partition, key)) {
+    cached->touched = batch_;
+    return cached;
   }
   auto e = std::make_unique<Entry>();
   e->table = table;
@@ -509,9 +566,7 @@ Result<RuleEngine::Entry*> RuleEngine::entry(StateTable table, int32_t partition
   } else if (stored) {
     e->value = std::move(*stored);
   }
-  Entry* raw = e.get();
-  cache_.emplace(cache_key_, std::move(e));
-  return raw;
+  return cache_.insert(std::move(e));
 }
 
 Result<RuleEngine::Entry*> RuleEngine::groupEntry(int32_t partition, const AggregatePlan& plan,
@@ -526,27 +581,31 @@ Result<RuleEngine::Entry*> RuleEngine::groupEntry(int32_t partition, const Aggre
     // Windows of aggregates the current set no longer has, or defines
     // differently, go the first time the record is used under it: a later
     // reload back to the old definition must not find stale state.
-    std::erase_if(group.windows, [&](const auto& w) { return !plan_by_definition_.contains(w.first.definition); });
+    group.eraseIf([&](uint64_t definition, const WindowedAggregate&) { return !plan_by_definition_.contains(definition); });
     group.generation = generation_;
   }
   return e;
 }
 
-Result<WindowedAggregate*> RuleEngine::window(int32_t partition, const AggregatePlan& plan,
-                                              std::string_view group_value, std::string_view others, bool create,
-                                              Entry** group_memo) {
+Result<RuleEngine::WindowRef> RuleEngine::window(int32_t partition, const AggregatePlan& plan,
+                                                 std::string_view group_value, std::string_view others, bool create,
+                                                 Entry** group_memo) {
   Entry* e = group_memo != nullptr ? *group_memo : nullptr;
   if (e == nullptr) {
     SP_ASSIGN_OR_RETURN(e, groupEntry(partition, plan, group_value));
     if (group_memo != nullptr) *group_memo = e;
   }
-  auto& windows = std::get<AggregateGroup>(e->value).windows;
-  auto it = windows.find(WindowKeyView{plan.definition, others});
-  if (it == windows.end()) {
-    if (!create) return static_cast<WindowedAggregate*>(nullptr);
-    it = windows.emplace(WindowKey{plan.definition, std::string(others)}, WindowedAggregate()).first;
+  auto& group = std::get<AggregateGroup>(e->value);
+  size_t index = group.find(plan.definition, others);
+  if (index == group.size()) {
+    if (!create) return WindowRef{};
+    index = group.add(plan.definition, others, WindowedAggregate());
   }
-  return &it->second;
+  return WindowRef{e, index};
+}
+
+WindowedAggregate* RuleEngine::WindowRef::get() const {
+  return group ? &std::get<AggregateGroup>(group->value).windows[index] : nullptr;
 }
 
 bool RuleEngine::eventKey(const AggregatePlan& plan, const Event& e) {
@@ -584,7 +643,7 @@ void RuleEngine::planAggregates() {
     plans_.push_back(std::move(plan));
   }
   event_groups_.assign(group_fields.size(), nullptr);
-  event_windows_.assign(plans_.size(), nullptr);
+  event_windows_.assign(plans_.size(), WindowRef{});
 }
 
 void RuleEngine::markDirty(Entry* e) {
@@ -634,7 +693,7 @@ Status RuleEngine::process(const ProcessedEvent& e) {
   const size_t type = static_cast<size_t>(e.event.type);
   if (rules_->aggregates_by_event_type[type].empty() && rules_->by_event_type[type].empty()) return Status::ok();
   std::fill(event_groups_.begin(), event_groups_.end(), nullptr);
-  std::fill(event_windows_.begin(), event_windows_.end(), nullptr);
+  std::fill(event_windows_.begin(), event_windows_.end(), WindowRef{});
   // The store the event belongs to: `store` in expressions, and the zone of
   // calendar windows for both the fold and the reads.
   const std::string store_id = storeIdOf(e);
@@ -648,9 +707,10 @@ Status RuleEngine::foldAggregates(const ProcessedEvent& e, const absl::TimeZone&
   for (int index : rules_->aggregates_by_event_type[static_cast<size_t>(e.event.type)]) {
     const AggregatePlan& plan = plans_[index];
     if (!eventKey(plan, e.event)) continue;
-    Entry*& group = event_groups_[plan.group_slot];
-    SP_ASSIGN_OR_RETURN(WindowedAggregate * agg, window(e.partition, plan, group_value_, others_, /*create=*/true, &group));
-    event_windows_[index] = agg;
+    SP_ASSIGN_OR_RETURN(const WindowRef ref, window(e.partition, plan, group_value_, others_, /*create=*/true,
+                                                    &event_groups_[plan.group_slot]));
+    event_windows_[index] = ref;
+    WindowedAggregate* agg = ref.get();
     const AggregateSpec& spec = *plan.spec;
     const double number = plan.number(e.event);
     uint64_t hash = 0;
@@ -665,7 +725,8 @@ Status RuleEngine::foldAggregates(const ProcessedEvent& e, const absl::TimeZone&
                           formatRfc3339Millis(agg->newestEventMs()), spec.allowed_lateness_ms);
       continue;
     }
-    markDirty(group);
+    std::get<AggregateGroup>(ref.group->value).encoded[ref.index].clear();
+    markDirty(ref.group);
   }
   if (!late.empty()) {
     // The event still updated the customer and every aggregate it was in
@@ -899,8 +960,8 @@ Status RuleEngine::tick(int64_t wall_clock_ms) {
 Status RuleEngine::sweep(int64_t now_ms) {
   // A window is stale when its aggregate was removed or redefined, or when
   // no evaluation can read it any more.
-  auto stale = [&](const WindowKey& key, const WindowedAggregate& window) {
-    const auto it = plan_by_definition_.find(key.definition);
+  auto stale = [&](uint64_t definition, const WindowedAggregate& window) {
+    const auto it = plan_by_definition_.find(definition);
     return it == plan_by_definition_.end() || window.expiredAt(*plans_[it->second].spec, now_ms);
   };
   std::map<std::string_view, int64_t> cooldown_by_rule;
@@ -921,8 +982,8 @@ Status RuleEngine::sweep(int64_t now_ms) {
     SP_RETURN_IF_ERROR(store_.scan(StateTable::kAggregate, p, [&](std::string_view key, std::string_view value) {
       AggregateGroup group;
       if (!decodeGroup(value, group).isOk()) return true;  // corrupt: left for a read to report
-      for (const auto& [window_key, window] : group.windows) {
-        if (stale(window_key, window)) {
+      for (size_t i = 0; i < group.size(); ++i) {
+        if (stale(group.definitions[i], group.windows[i])) {
           groups.emplace_back(p, key);
           break;
         }
@@ -942,7 +1003,7 @@ Status RuleEngine::sweep(int64_t now_ms) {
     SP_ASSIGN_OR_RETURN(Entry * e, entry(StateTable::kAggregate, p, key));
     auto* group = std::get_if<AggregateGroup>(&e->value);
     if (group == nullptr) continue;
-    windows_dropped += std::erase_if(group->windows, [&](const auto& w) { return stale(w.first, w.second); });
+    windows_dropped += group->eraseIf(stale);
     markDirty(e);  // rewritten, or erased when no window is left
   }
   for (const auto& [p, key] : stamps) {
@@ -1037,7 +1098,7 @@ Status RuleEngine::prepareCommit(StateWriteBatch& batch) {
   // Only records this batch did not use go: dropping the working set too
   // made every batch read it back from the store.
   if (cache_.size() > options_.cache_max_records) {
-    std::erase_if(cache_, [this](const auto& kv) { return !kv.second->dirty && kv.second->touched < batch_; });
+    cache_.eraseIf([this](const Entry& e) { return !e.dirty && e.touched < batch_; });
   }
   // What was sent must be stored before the offsets that produced it move.
   if (sent_output_) {
@@ -1050,11 +1111,11 @@ Status RuleEngine::prepareCommit(StateWriteBatch& batch) {
   }
   for (Entry* e : dirty_) {
     StateWrite w{e->table, e->partition, e->key, "", false};
-    if (const auto* group = std::get_if<AggregateGroup>(&e->value)) {
-      if (group->windows.empty()) {
+    if (auto* group = std::get_if<AggregateGroup>(&e->value)) {
+      if (group->size() == 0) {
         w.erase = true;
       } else {
-        encodeGroup(*group, w.value, encode_scratch_);
+        encodeGroup(*group, w.value);
       }
     } else if (const auto* text = std::get_if<std::string>(&e->value)) {
       w.value = *text;
@@ -1073,7 +1134,7 @@ Status RuleEngine::prepareCommit(StateWriteBatch& batch) {
 }
 
 void RuleEngine::revoked(const std::set<int32_t>& partitions) {
-  std::erase_if(cache_, [&](const auto& kv) { return !kv.second->dirty && partitions.count(kv.second->partition); });
+  cache_.eraseIf([&](const Entry& e) { return !e.dirty && partitions.count(e.partition); });
 }
 
 }  // namespace storepulse::rules

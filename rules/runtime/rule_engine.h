@@ -33,6 +33,7 @@
 #include "engine/pipeline/dead_letter_sink.h"
 #include "engine/pipeline/event_processor.h"
 #include "engine/pipeline/output_sink.h"
+#include "engine/pipeline/record_cache.h"
 #include "rules/ruleset/ruleset.h"
 
 namespace storepulse::rules {
@@ -121,11 +122,19 @@ class RuleEngine final : public EventProcessor {
   // The record in `partition` holding `plan`'s windows for the group key
   // `group_value` (see AggregateGroup in the .cc).
   Result<Entry*> groupEntry(int32_t partition, const AggregatePlan& plan, std::string_view group_value);
+  // Where a window is: its group record and its place there. Windows are
+  // only added while an event is processed, so this stays valid for the
+  // rest of the event, where a pointer would not.
+  struct WindowRef {
+    Entry* group = nullptr;  // null: no such window
+    size_t index = 0;
+    WindowedAggregate* get() const;
+  };
   // `plan`'s window for a key: in the record of `group_value`, the one of
-  // the other `by` values `others`. Created when `create`, else null when
-  // there is none. `group_memo` caches the record for the rest of an event.
-  Result<WindowedAggregate*> window(int32_t partition, const AggregatePlan& plan, std::string_view group_value,
-                                    std::string_view others, bool create, Entry** group_memo);
+  // the other `by` values `others`. Created when `create`. `group_memo`
+  // caches the record for the rest of an event.
+  Result<WindowRef> window(int32_t partition, const AggregatePlan& plan, std::string_view group_value,
+                           std::string_view others, bool create, Entry** group_memo);
   // Sets group_value_ and others_ to the event's key for `plan`; false
   // when the event lacks one of its `by` fields.
   bool eventKey(const AggregatePlan& plan, const Event& e);
@@ -155,12 +164,7 @@ class RuleEngine final : public EventProcessor {
 
   std::shared_ptr<const CompiledRuleSet> evaluation_rules_;  // the set evaluation_ was made for
   std::unique_ptr<Evaluation> evaluation_;
-  // Aggregate and rule records, by table, partition and key.
-  struct KeyHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
-  };
-  std::unordered_map<std::string, std::unique_ptr<Entry>, KeyHash, std::equal_to<>> cache_;
+  RecordCache<Entry> cache_;  // aggregate and rule records
   std::vector<Entry*> dirty_;
   uint64_t batch_ = 1;  // counts commits: what a cached record was last used in
 
@@ -170,13 +174,11 @@ class RuleEngine final : public EventProcessor {
   // Of the event being processed: its group records by AggregatePlan::
   // group_slot, and the windows the fold updated, by aggregate index.
   std::vector<Entry*> event_groups_;
-  std::vector<WindowedAggregate*> event_windows_;
+  std::vector<WindowRef> event_windows_;
   // Reused buffers, so that the hot path does not allocate.
-  std::string cache_key_;
   std::string group_key_;
   std::string_view group_value_;
   std::string others_;
-  std::string encode_scratch_;
   std::unordered_map<std::string, std::unique_ptr<StoreRecord>> stores_;  // read through; refreshed per commit
   std::map<std::string, absl::TimeZone> zones_;
   bool sent_output_ = false;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <absl/time/civil_time.h>
+
 #include "engine/core/time.h"
 #include "engine/state/codec.h"
 
@@ -226,6 +228,27 @@ TEST(CalendarWindowTest, WeekStartsOnMondayInTheStoresTimeZone) {
   agg.add(spec, at("2024-03-10T23:00:00Z"), 4, 0);  // Sunday of the same week
   EXPECT_DOUBLE_EQ(agg.at(spec, at("2024-03-03T12:00:00Z")).sum, 1);
   EXPECT_DOUBLE_EQ(agg.at(spec, at("2024-03-07T12:00:00Z")).sum, 6);
+}
+
+// bucketOf remembers the last day it computed; in any order, across
+// daylight-saving changes (Santiago's skips and repeats midnight), and
+// switching zones, it must give what the zone says.
+TEST(CalendarWindowTest, DayOfEveryInstantMatchesTheZoneInAnyOrder) {
+  const AggregateSpec santiago = calendar(WindowSpec::Kind::kCalendarDay, "America/Santiago");
+  const AggregateSpec shanghai = calendar(WindowSpec::Kind::kCalendarDay, "Asia/Shanghai");
+  auto expected = [](const AggregateSpec& spec, int64_t ts) {
+    return absl::ToCivilDay(absl::FromUnixMillis(ts), spec.window.zone) - absl::CivilDay(1970, 1, 1);
+  };
+  std::vector<int64_t> instants;
+  for (const char* day : {"2024-04-06T00:00:00Z", "2024-09-07T00:00:00Z"}) {  // Santiago's changes
+    for (int64_t t = at(day); t < at(day) + 3 * kDay; t += 7 * kMinute) instants.push_back(t);
+  }
+  for (size_t i = 0; i < instants.size(); ++i) {
+    const int64_t ts = instants[(i * 7919) % instants.size()];  // a scrambled order
+    ASSERT_EQ(bucketOf(santiago.window, ts), expected(santiago, ts)) << formatRfc3339Millis(ts);
+    ASSERT_EQ(bucketOf(shanghai.window, ts), expected(shanghai, ts)) << formatRfc3339Millis(ts);
+    ASSERT_EQ(bucketOf(santiago.window, ts + 1), expected(santiago, ts + 1)) << formatRfc3339Millis(ts + 1);
+  }
 }
 
 TEST(CalendarWindowTest, DaylightSavingDayIsOneBucket) {
