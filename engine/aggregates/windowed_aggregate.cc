@@ -11,11 +11,12 @@
 namespace storepulse {
 namespace {
 
-// Version 1 wrote every field of every bucket; version 2 only the fields
-// some bucket uses (a count window has no sums), bucket ids as deltas.
+// Version 1 wrote every field of every bucket; version 2 the one value
+// the function reads, if any (a count window has none), bucket ids as
+// deltas, and the distinct values of distinct counts.
 constexpr uint64_t kFormatVersionFull = 1;
 constexpr uint64_t kFormatVersion = 2;
-enum FieldMask : uint64_t { kHasSum = 1, kHasMin = 2, kHasMax = 4, kHasDistinct = 8 };
+enum Parts : uint64_t { kHasValues = 1, kHasDistinct = 2 };
 
 int64_t floorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
@@ -71,28 +72,36 @@ WindowedAggregate::Fold WindowedAggregate::add(const AggregateSpec& spec, int64_
   const int64_t id = bucketOf(spec.window, ts_ms, z);
   auto it = std::lower_bound(buckets_.begin(), buckets_.end(), id,
                              [](const Bucket& b, int64_t wanted) { return b.id < wanted; });
-  // Only what the function reads is kept (the rest stays 0, and is not
-  // stored): a count window is a count per bucket.
   const AggregateFunction f = spec.function;
-  const bool sums = f == AggregateFunction::kSum || f == AggregateFunction::kAvg;
-  const double first_min = f == AggregateFunction::kMin ? value : 0;
-  const double first_max = f == AggregateFunction::kMax ? value : 0;
-  if (it == buckets_.end() || it->id != id) it = buckets_.insert(it, Bucket{id, 0, 0, first_min, first_max, {}});
+  const bool distinct = f == AggregateFunction::kDistinctCount;
+  if (it == buckets_.end() || it->id != id) {
+    const double first = f == AggregateFunction::kMin || f == AggregateFunction::kMax ? value : 0;
+    if (distinct) distinct_.emplace(distinct_.begin() + (it - buckets_.begin()));
+    it = buckets_.insert(it, Bucket{id, 0, first});
+  }
   Bucket& b = *it;
   b.count += 1;
-  if (sums) b.sum += value;
-  if (f == AggregateFunction::kMin) b.min = std::min(b.min, value);
-  if (f == AggregateFunction::kMax) b.max = std::max(b.max, value);
-  if (f == AggregateFunction::kDistinctCount) {
-    auto at = std::lower_bound(b.distinct.begin(), b.distinct.end(), distinct_hash);
-    if (at == b.distinct.end() || *at != distinct_hash) b.distinct.insert(at, distinct_hash);
+  switch (f) {
+    case AggregateFunction::kSum:
+    case AggregateFunction::kAvg: b.value += value; break;
+    case AggregateFunction::kMin: b.value = std::min(b.value, value); break;
+    case AggregateFunction::kMax: b.value = std::max(b.value, value); break;
+    case AggregateFunction::kCount: break;
+    case AggregateFunction::kDistinctCount: {
+      std::vector<uint64_t>& values = distinct_[it - buckets_.begin()];
+      auto at = std::lower_bound(values.begin(), values.end(), distinct_hash);
+      if (at == values.end() || *at != distinct_hash) values.insert(at, distinct_hash);
+      break;
+    }
   }
   newest_ts_ms_ = std::max(newest_ts_ms_, ts_ms);
   // Buckets no window can reach any more go: the state stays the size of one
   // window plus the allowed lateness.
   const int64_t oldest = oldestNeededBucket(spec, z);
-  buckets_.erase(buckets_.begin(), std::lower_bound(buckets_.begin(), buckets_.end(), oldest,
-                                                    [](const Bucket& b, int64_t wanted) { return b.id < wanted; }));
+  const auto keep = std::lower_bound(buckets_.begin(), buckets_.end(), oldest,
+                                     [](const Bucket& b, int64_t wanted) { return b.id < wanted; });
+  if (distinct) distinct_.erase(distinct_.begin(), distinct_.begin() + (keep - buckets_.begin()));
+  buckets_.erase(buckets_.begin(), keep);
   return Fold::kAdded;
 }
 
@@ -102,20 +111,27 @@ AggregateResult WindowedAggregate::at(const AggregateSpec& spec, int64_t eval_ts
   const int64_t first = last - bucketsPerWindow(spec.window) + 1;
   AggregateResult r;
   std::vector<uint64_t> distinct;
-  for (const Bucket& b : buckets_) {
+  for (size_t i = 0; i < buckets_.size(); ++i) {
+    const Bucket& b = buckets_[i];
     if (b.id < first) continue;
     if (b.id > last) break;
-    r.min = r.count == 0 ? b.min : std::min(r.min, b.min);
-    r.max = r.count == 0 ? b.max : std::max(r.max, b.max);
-    r.count += b.count;
-    r.sum += b.sum;
-    if (!b.distinct.empty()) {
-      std::vector<uint64_t> merged;
-      merged.reserve(distinct.size() + b.distinct.size());
-      std::set_union(distinct.begin(), distinct.end(), b.distinct.begin(), b.distinct.end(),
-                     std::back_inserter(merged));
-      distinct.swap(merged);
+    switch (spec.function) {
+      case AggregateFunction::kSum:
+      case AggregateFunction::kAvg: r.sum += b.value; break;
+      case AggregateFunction::kMin: r.min = r.count == 0 ? b.value : std::min(r.min, b.value); break;
+      case AggregateFunction::kMax: r.max = r.count == 0 ? b.value : std::max(r.max, b.value); break;
+      case AggregateFunction::kCount: break;
+      case AggregateFunction::kDistinctCount: {
+        if (i >= distinct_.size()) break;
+        std::vector<uint64_t> merged;
+        merged.reserve(distinct.size() + distinct_[i].size());
+        std::set_union(distinct.begin(), distinct.end(), distinct_[i].begin(), distinct_[i].end(),
+                       std::back_inserter(merged));
+        distinct.swap(merged);
+        break;
+      }
     }
+    r.count += b.count;
   }
   r.distinct = static_cast<int64_t>(distinct.size());
   return r;
@@ -138,34 +154,30 @@ bool WindowedAggregate::expiredAt(const AggregateSpec& spec, int64_t now_ms) con
 
 void WindowedAggregate::encode(std::string& out) const {
   out.clear();
-  uint64_t mask = 0;
+  uint64_t parts = distinct_.empty() ? 0 : uint64_t{kHasDistinct};
   for (const Bucket& b : buckets_) {
-    if (b.sum != 0) mask |= kHasSum;
-    if (b.min != 0) mask |= kHasMin;
-    if (b.max != 0) mask |= kHasMax;
-    if (!b.distinct.empty()) mask |= kHasDistinct;
+    if (b.value != 0) parts |= kHasValues;
   }
   Encoder w(out);
   w.u64(kFormatVersion);
   w.i64(newest_ts_ms_);
-  w.u64(mask);
+  w.u64(parts);
   w.u64(buckets_.size());
   int64_t previous_id = 0;
-  for (const Bucket& b : buckets_) {
+  for (size_t i = 0; i < buckets_.size(); ++i) {
+    const Bucket& b = buckets_[i];
     w.i64(b.id - previous_id);
     previous_id = b.id;
     w.u64(static_cast<uint64_t>(b.count));
-    if (mask & kHasSum) w.f64(b.sum);
-    if (mask & kHasMin) w.f64(b.min);
-    if (mask & kHasMax) w.f64(b.max);
-    if (mask & kHasDistinct) {
-      w.u64(b.distinct.size());
-      for (uint64_t h : b.distinct) w.fixed64(h);
+    if (parts & kHasValues) w.f64(b.value);
+    if (parts & kHasDistinct) {
+      w.u64(distinct_[i].size());
+      for (uint64_t h : distinct_[i]) w.fixed64(h);
     }
   }
 }
 
-Result<WindowedAggregate> WindowedAggregate::decode(std::string_view bytes) {
+Result<WindowedAggregate> WindowedAggregate::decode(std::string_view bytes, AggregateFunction function) {
   Decoder r(bytes);
   const uint64_t version = r.u64();
   if ((version != kFormatVersion && version != kFormatVersionFull) || r.failed()) {
@@ -173,23 +185,39 @@ Result<WindowedAggregate> WindowedAggregate::decode(std::string_view bytes) {
   }
   WindowedAggregate a;
   a.newest_ts_ms_ = r.i64();
-  const uint64_t mask = version == kFormatVersionFull ? kHasSum | kHasMin | kHasMax | kHasDistinct : r.u64();
+  const bool full = version == kFormatVersionFull;
+  const uint64_t parts = full ? 0 : r.u64();
+  const bool distinct = full ? function == AggregateFunction::kDistinctCount : (parts & kHasDistinct) != 0;
   int64_t previous_id = 0;
   for (uint64_t n = r.u64(); n > 0 && !r.failed(); --n) {
     Bucket b;
-    b.id = r.i64();
-    if (version == kFormatVersion) b.id += previous_id;
-    previous_id = b.id;
-    b.count = version == kFormatVersion ? static_cast<int64_t>(r.u64()) : r.i64();
-    if (mask & kHasSum) b.sum = r.f64();
-    if (mask & kHasMin) b.min = r.f64();
-    if (mask & kHasMax) b.max = r.f64();
-    if (mask & kHasDistinct) {
-      for (uint64_t d = r.u64(); d > 0 && !r.failed(); --d) {
-        b.distinct.push_back(version == kFormatVersion ? r.fixed64() : r.u64());
+    if (full) {
+      b.id = r.i64();
+      b.count = r.i64();
+      const double sum = r.f64();
+      const double min = r.f64();
+      const double max = r.f64();
+      switch (function) {
+        case AggregateFunction::kSum:
+        case AggregateFunction::kAvg: b.value = sum; break;
+        case AggregateFunction::kMin: b.value = min; break;
+        case AggregateFunction::kMax: b.value = max; break;
+        default: break;
+      }
+      std::vector<uint64_t> values;
+      for (uint64_t d = r.u64(); d > 0 && !r.failed(); --d) values.push_back(r.u64());
+      if (distinct) a.distinct_.push_back(std::move(values));
+    } else {
+      b.id = previous_id + r.i64();
+      b.count = static_cast<int64_t>(r.u64());
+      if (parts & kHasValues) b.value = r.f64();
+      if (distinct) {
+        std::vector<uint64_t>& values = a.distinct_.emplace_back();
+        for (uint64_t d = r.u64(); d > 0 && !r.failed(); --d) values.push_back(r.fixed64());
       }
     }
-    a.buckets_.push_back(std::move(b));
+    previous_id = b.id;
+    a.buckets_.push_back(b);
   }
   if (r.failed() || !r.atEnd()) return Status(ErrorCode::kCorruption, "aggregate record is truncated or too long");
   return a;

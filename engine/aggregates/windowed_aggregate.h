@@ -66,17 +66,16 @@ class WindowedAggregate {
   int64_t newestEventMs() const { return newest_ts_ms_; }
 
   void encode(std::string& out) const;
-  static Result<WindowedAggregate> decode(std::string_view bytes);
+  // `function` is the aggregate's: records of the first format kept every
+  // field, and it says which one the window reads.
+  static Result<WindowedAggregate> decode(std::string_view bytes, AggregateFunction function);
   bool operator==(const WindowedAggregate&) const = default;
 
  private:
   struct Bucket {
     int64_t id = 0;
     int64_t count = 0;
-    double sum = 0;
-    double min = 0;
-    double max = 0;
-    std::vector<uint64_t> distinct;  // sorted, unique; distinct-count aggregates only
+    double value = 0;  // what the function reads: the sum (sum, avg), the min or the max
     bool operator==(const Bucket&) const = default;
   };
 
@@ -87,6 +86,9 @@ class WindowedAggregate {
   // Ascending id. Most windows of a customer hold a bucket or two: kept
   // inline, they cost no allocation and no extra cache miss to reach.
   absl::InlinedVector<Bucket, 2> buckets_;
+  // Distinct counts only: each bucket's values, sorted and unique, by the
+  // index of the bucket.
+  std::vector<std::vector<uint64_t>> distinct_;
   int64_t newest_ts_ms_ = INT64_MIN;
 };
 

@@ -100,12 +100,17 @@ void encodeGroup(AggregateGroup& g, std::string& out) {
   }
 }
 
-Status decodeGroup(std::string_view bytes, AggregateGroup& g) {
+// Decodes a group record into `g`, leaving out the windows of aggregates
+// that `function_of(definition)` does not know (nullopt): the rule set no
+// longer has them, or defines them differently. Returns how many it left out.
+template <typename FunctionOf>
+Result<size_t> decodeGroup(std::string_view bytes, AggregateGroup& g, const FunctionOf& function_of) {
   Decoder r(bytes);
   const uint64_t version = r.u64();
   if ((version != kGroupFormat && version != kGroupFormatV1) || r.failed()) {
     return Status(ErrorCode::kCorruption, "aggregate record has an unknown format version");
   }
+  size_t left_out = 0;
   for (uint64_t n = r.u64(); n > 0 && !r.failed(); --n) {
     uint64_t definition = 0;
     std::string_view other_values;
@@ -120,12 +125,17 @@ Status decodeGroup(std::string_view bytes, AggregateGroup& g) {
     }
     const std::string_view body = r.view();
     if (r.failed()) break;
-    SP_ASSIGN_OR_RETURN(auto window, WindowedAggregate::decode(body));
+    const std::optional<AggregateFunction> function = function_of(definition);
+    if (!function) {
+      ++left_out;
+      continue;
+    }
+    SP_ASSIGN_OR_RETURN(auto window, WindowedAggregate::decode(body, *function));
     // Version 1 bodies are rewritten in the current format.
     g.add(definition, other_values, std::move(window), version == kGroupFormat ? std::string(body) : std::string());
   }
   if (r.failed() || !r.atEnd()) return Status(ErrorCode::kCorruption, "aggregate record is truncated or too long");
-  return Status::ok();
+  return left_out;
 }
 
 using TextField = std::string_view (*)(const Event&);
@@ -562,7 +572,9 @@ Result<RuleEngine::Entry*> RuleEngine::entry(StateTable table, int32_t partition
   e->touched = batch_;
   SP_ASSIGN_OR_RETURN(auto stored, store_.get(table, partition, key));
   if (stored && table == StateTable::kAggregate) {
-    SP_RETURN_IF_ERROR(decodeGroup(*stored, e->value.emplace<AggregateGroup>()));
+    auto& group = e->value.emplace<AggregateGroup>();
+    SP_RETURN_IF_ERROR(decodeGroup(*stored, group, [this](uint64_t d) { return functionOf(d); }).status());
+    group.generation = generation_;
   } else if (stored) {
     e->value = std::move(*stored);
   }
@@ -606,6 +618,12 @@ Result<RuleEngine::WindowRef> RuleEngine::window(int32_t partition, const Aggreg
 
 WindowedAggregate* RuleEngine::WindowRef::get() const {
   return group ? &std::get<AggregateGroup>(group->value).windows[index] : nullptr;
+}
+
+std::optional<AggregateFunction> RuleEngine::functionOf(uint64_t definition) const {
+  const auto it = plan_by_definition_.find(definition);
+  if (it == plan_by_definition_.end()) return std::nullopt;
+  return plans_[it->second].spec->function;
 }
 
 bool RuleEngine::eventKey(const AggregatePlan& plan, const Event& e) {
@@ -981,7 +999,12 @@ Status RuleEngine::sweep(int64_t now_ms) {
   for (int32_t p : partitions) {
     SP_RETURN_IF_ERROR(store_.scan(StateTable::kAggregate, p, [&](std::string_view key, std::string_view value) {
       AggregateGroup group;
-      if (!decodeGroup(value, group).isOk()) return true;  // corrupt: left for a read to report
+      const auto left_out = decodeGroup(value, group, [this](uint64_t d) { return functionOf(d); });
+      if (!left_out.isOk()) return true;  // corrupt: left for a read to report
+      if (*left_out > 0) {
+        groups.emplace_back(p, key);
+        return true;
+      }
       for (size_t i = 0; i < group.size(); ++i) {
         if (stale(group.definitions[i], group.windows[i])) {
           groups.emplace_back(p, key);

@@ -152,22 +152,24 @@ TEST(WindowedAggregateTest, EncodeDecodeRoundTripsAndRejectsGarbage) {
   agg.add(spec, 7 * kMinute, -1, distinctHash("y"));
   std::string bytes;
   agg.encode(bytes);
-  auto decoded = WindowedAggregate::decode(bytes);
+  auto decoded = WindowedAggregate::decode(bytes, spec.function);
   ASSERT_TRUE(decoded.isOk()) << decoded.status().toString();
   EXPECT_EQ(*decoded, agg);
-  EXPECT_EQ(WindowedAggregate::decode(bytes.substr(0, bytes.size() - 1)).status().code(), ErrorCode::kCorruption);
-  EXPECT_EQ(WindowedAggregate::decode("\x07").status().code(), ErrorCode::kCorruption);
+  EXPECT_EQ(decoded->at(spec, 7 * kMinute).distinct, 2);
+  EXPECT_EQ(WindowedAggregate::decode(bytes.substr(0, bytes.size() - 1), spec.function).status().code(),
+            ErrorCode::kCorruption);
+  EXPECT_EQ(WindowedAggregate::decode("\x07", spec.function).status().code(), ErrorCode::kCorruption);
 }
 
 TEST(WindowedAggregateTest, EveryFunctionRoundTripsAndCountsStoreOnlyCounts) {
   for (AggregateFunction f : {AggregateFunction::kCount, AggregateFunction::kSum, AggregateFunction::kMin,
-                              AggregateFunction::kMax, AggregateFunction::kAvg}) {
+                              AggregateFunction::kMax, AggregateFunction::kAvg, AggregateFunction::kDistinctCount}) {
     const AggregateSpec spec = sliding(f, kHour, kMinute);
     WindowedAggregate agg;
-    for (int m = 0; m < 10; ++m) agg.add(spec, m * kMinute, 3.5 - m, 0);
+    for (int m = 0; m < 10; ++m) agg.add(spec, m * kMinute, 3.5 - m, static_cast<uint64_t>(m % 3));
     std::string bytes;
     agg.encode(bytes);
-    auto decoded = WindowedAggregate::decode(bytes);
+    auto decoded = WindowedAggregate::decode(bytes, f);
     ASSERT_TRUE(decoded.isOk()) << aggregateFunctionName(f);
     EXPECT_EQ(*decoded, agg) << aggregateFunctionName(f);
     const AggregateResult r = decoded->at(spec, 9 * kMinute);
@@ -178,6 +180,8 @@ TEST(WindowedAggregateTest, EveryFunctionRoundTripsAndCountsStoreOnlyCounts) {
       EXPECT_DOUBLE_EQ(r.min, -5.5);
     } else if (f == AggregateFunction::kMax) {
       EXPECT_DOUBLE_EQ(r.max, 3.5);
+    } else if (f == AggregateFunction::kDistinctCount) {
+      EXPECT_EQ(r.distinct, 3);
     } else {
       // A count bucket is its id step and its count: a few bytes, no doubles.
       EXPECT_LE(bytes.size(), 8u + 10u * 2u) << bytes.size();
@@ -199,15 +203,21 @@ TEST(WindowedAggregateTest, RecordsOfTheFirstFormatStillDecode) {
   w.f64(20);           // max
   w.u64(1);
   w.u64(distinctHash("x"));
-  auto decoded = WindowedAggregate::decode(bytes);
-  ASSERT_TRUE(decoded.isOk()) << decoded.status().toString();
-  const AggregateResult r = decoded->at(sliding(AggregateFunction::kSum, kHour, kMinute), 5 * kMinute);
-  EXPECT_EQ(r.count, 2);
-  EXPECT_DOUBLE_EQ(r.sum, 30);
-  EXPECT_DOUBLE_EQ(r.min, 10);
-  EXPECT_DOUBLE_EQ(r.max, 20);
-  EXPECT_EQ(r.distinct, 1);
-  EXPECT_EQ(decoded->newestEventMs(), 5 * kMinute);
+  // The record kept every field; the aggregate's function picks its own.
+  auto read = [&](AggregateFunction f) {
+    auto decoded = WindowedAggregate::decode(bytes, f);
+    EXPECT_TRUE(decoded.isOk()) << decoded.status().toString();
+    EXPECT_EQ(decoded->newestEventMs(), 5 * kMinute);
+    const AggregateResult r = decoded->at(sliding(f, kHour, kMinute), 5 * kMinute);
+    EXPECT_EQ(r.count, 2) << aggregateFunctionName(f);
+    return r;
+  };
+  EXPECT_DOUBLE_EQ(read(AggregateFunction::kSum).sum, 30);
+  EXPECT_DOUBLE_EQ(read(AggregateFunction::kAvg).average(), 15);
+  EXPECT_DOUBLE_EQ(read(AggregateFunction::kMin).min, 10);
+  EXPECT_DOUBLE_EQ(read(AggregateFunction::kMax).max, 20);
+  EXPECT_EQ(read(AggregateFunction::kDistinctCount).distinct, 1);
+  EXPECT_EQ(read(AggregateFunction::kCount).count, 2);
 }
 
 TEST(CalendarWindowTest, DayFollowsTheStoresTimeZone) {

@@ -28,6 +28,7 @@
 #include "engine/core/time.h"
 #include "engine/metrics/metrics.h"
 #include "engine/pipeline/ingest_pipeline.h"
+#include "engine/state/codec.h"
 #include "engine/state/memory_state_store.h"
 #include "rules/runtime/replay.h"
 #include "rules/runtime/rule_tests.h"
@@ -302,6 +303,51 @@ TEST_F(RuleEngineTest, UnchangedAggregateKeepsItsStateAcrossReplaceRulesAndAChan
   ASSERT_TRUE(feed({{kClicks, click("c1", "a", "2024-03-01T10:03:00Z")}}).isOk());
   ASSERT_EQ(firings_.size(), 4u);
   EXPECT_EQ(firings_[3].fields.at("title"), "4 1");
+}
+
+// State written by the first record format (windows keyed by aggregate
+// name, every field of every bucket) is read on upgrade, not lost.
+TEST_F(RuleEngineTest, AggregateRecordsOfTheFirstFormatAreReadAndRewritten) {
+  auto rules = compile(R"(
+aggregates:
+  looks: {count: click, by: customer_id, window: 1h}
+rules:
+  - id: third-look
+    on: [click]
+    when: agg.looks >= 3
+    alert: {to: audit, title: "{{agg.looks}}"}
+)");
+  const int64_t ts = *parseRfc3339Millis("2024-03-01T10:00:00Z");
+  std::string window;
+  Encoder b(window);
+  b.u64(1);           // format 1
+  b.i64(ts - 60000);  // newest event: a minute earlier
+  b.u64(1);           // one bucket of the 1m step: that minute, two clicks
+  b.i64((ts - 60000) / 60000);
+  b.i64(2);
+  b.f64(0);
+  b.f64(0);
+  b.f64(0);
+  b.u64(0);
+  std::string group;
+  Encoder g(group);
+  g.u64(1);  // format 1
+  g.u64(1);
+  g.str("looks");
+  g.u64(rules->aggregate_definitions[0]);
+  g.str(window);
+  StateWriteBatch old;
+  old.writes.push_back(StateWrite{StateTable::kAggregate, 0, std::string("customer_id\0c1", 14), group, false});
+  ASSERT_TRUE(store_.write(old).isOk());
+
+  start(rules);
+  ASSERT_TRUE(feed({{kClicks, click("c1", "a", "2024-03-01T10:00:00Z")}}).isOk());
+  EXPECT_THAT(titles(), ElementsAre("third-look: 3"));
+  // Rewritten in the current format (2) by the commit.
+  auto stored = store_.get(StateTable::kAggregate, 0, std::string_view("customer_id\0c1", 14));
+  ASSERT_TRUE(stored.isOk());
+  ASSERT_TRUE(stored->has_value());
+  EXPECT_EQ(Decoder(**stored).u64(), 2u);
 }
 
 // ---------------------------------------------------------------------------
