@@ -34,7 +34,6 @@ struct AggregateGroup {
   std::vector<uint64_t> definitions;
   std::vector<std::string> others;  // each other `by` value after a \0; empty for most
   std::vector<WindowedAggregate> windows;
-  std::vector<std::string> encoded;  // empty: changed since last encoded
   uint64_t generation = 0;  // the rule set it was last purged for (RuleEngine::groupEntry)
 
   size_t size() const { return windows.size(); }
@@ -45,19 +44,17 @@ struct AggregateGroup {
     }
     return size();
   }
-  size_t add(uint64_t definition, std::string_view other_values, WindowedAggregate window, std::string bytes = {}) {
+  size_t add(uint64_t definition, std::string_view other_values, WindowedAggregate window) {
     if (windows.size() == windows.capacity()) {
       // A customer gains windows one product at a time: grow in steps, not by one.
       const size_t capacity = std::max<size_t>(8, 2 * windows.size());
       definitions.reserve(capacity);
       others.reserve(capacity);
       windows.reserve(capacity);
-      encoded.reserve(capacity);
     }
     definitions.push_back(definition);
     others.emplace_back(other_values);
     windows.push_back(std::move(window));
-    encoded.push_back(std::move(bytes));
     return size() - 1;
   }
   // Removes the windows `drop(definition, window)` selects; returns how many.
@@ -70,7 +67,6 @@ struct AggregateGroup {
         definitions[kept] = definitions[i];
         others[kept] = std::move(others[i]);
         windows[kept] = std::move(windows[i]);
-        encoded[kept] = std::move(encoded[i]);
       }
       ++kept;
     }
@@ -78,7 +74,6 @@ struct AggregateGroup {
     definitions.resize(kept);
     others.resize(kept);
     windows.resize(kept);
-    encoded.resize(kept);
     return dropped;
   }
 };
@@ -88,15 +83,15 @@ struct AggregateGroup {
 constexpr uint64_t kGroupFormatV1 = 1;
 constexpr uint64_t kGroupFormat = 2;
 
-void encodeGroup(AggregateGroup& g, std::string& out) {
+void encodeGroup(const AggregateGroup& g, std::string& out, std::string& scratch) {
   Encoder w(out);
   w.u64(kGroupFormat);
   w.u64(g.size());
   for (size_t i = 0; i < g.size(); ++i) {
     w.fixed64(g.definitions[i]);
     w.str(g.others[i]);
-    if (g.encoded[i].empty()) g.windows[i].encode(g.encoded[i]);
-    w.str(g.encoded[i]);
+    g.windows[i].encode(scratch);
+    w.str(scratch);
   }
 }
 
@@ -131,8 +126,7 @@ Result<size_t> decodeGroup(std::string_view bytes, AggregateGroup& g, const Func
       continue;
     }
     SP_ASSIGN_OR_RETURN(auto window, WindowedAggregate::decode(body, *function));
-    // Version 1 bodies are rewritten in the current format.
-    g.add(definition, other_values, std::move(window), version == kGroupFormat ? std::string(body) : std::string());
+    g.add(definition, other_values, std::move(window));
   }
   if (r.failed() || !r.atEnd()) return Status(ErrorCode::kCorruption, "aggregate record is truncated or too long");
   return left_out;
@@ -743,7 +737,6 @@ Status RuleEngine::foldAggregates(const ProcessedEvent& e, const absl::TimeZone&
                           formatRfc3339Millis(agg->newestEventMs()), spec.allowed_lateness_ms);
       continue;
     }
-    std::get<AggregateGroup>(ref.group->value).encoded[ref.index].clear();
     markDirty(ref.group);
   }
   if (!late.empty()) {
@@ -1138,7 +1131,7 @@ Status RuleEngine::prepareCommit(StateWriteBatch& batch) {
       if (group->size() == 0) {
         w.erase = true;
       } else {
-        encodeGroup(*group, w.value);
+        encodeGroup(*group, w.value, encode_scratch_);
       }
     } else if (const auto* text = std::get_if<std::string>(&e->value)) {
       w.value = *text;
