@@ -29,7 +29,9 @@ struct Alert {
   nlohmann::ordered_json facts = nlohmann::ordered_json::object();  // in the order the rule lists them
   nlohmann::json recommendations = nlohmann::json::array();
 
-  nlohmann::ordered_json toJson() const;
+  // The alert as JSON text, fields in SPEC.md's order; optional ones only
+  // when set.
+  std::string toJson() const;
 };
 
 // The deterministic id: a hash of the rule, the key it fired for and the

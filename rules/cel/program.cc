@@ -312,6 +312,19 @@ Result<std::vector<Conjunct>> Program::compileConjuncts(std::string_view expr, c
 std::optional<bool> compareNumber(Comparison op, const Value& operand, const Value& constant) {
   const ValueKind k = operand.kind();
   if (k != ValueKind::kInt && k != ValueKind::kUint && k != ValueKind::kDouble) return std::nullopt;
+  auto compare = [op](auto a, auto b) {  // two values of one type; NaN compares unequal and unordered
+    switch (op) {
+      case Comparison::kEqual: return a == b;
+      case Comparison::kNotEqual: return a != b;
+      case Comparison::kLess: return a < b;
+      case Comparison::kLessEqual: return a <= b;
+      case Comparison::kGreater: return a > b;
+      case Comparison::kGreaterEqual: return a >= b;
+    }
+    return false;
+  };
+  if (k == constant.kind() && k == ValueKind::kInt) return compare(operand.intValue(), constant.intValue());
+  if (k == constant.kind() && k == ValueKind::kDouble) return compare(operand.doubleValue(), constant.doubleValue());
   bool comparable = false;
   const std::optional<int> c = compareValues(operand, constant, &comparable);
   switch (op) {

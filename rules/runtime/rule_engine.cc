@@ -909,7 +909,7 @@ Status RuleEngine::fire(const CompiledRule& rule, Evaluation& ev) {
   if (!live) return Status::ok();  // shadow: counted, never delivered
   if (spec.alert) {
     const std::string key = !alert.recipient.empty() ? alert.recipient : alert.customer_id;
-    output_.send(options_.alerts_topic, key, alert.toJson().dump());
+    output_.send(options_.alerts_topic, key, alert.toJson());
     sent_output_ = true;
   }
   if (spec.emit) {

@@ -5,8 +5,10 @@
 
 #include <gmock/gmock.h>
 #include <algorithm>
+#include <cmath>
 #include <gtest/gtest.h>
 
+#include "rules/cel/json.h"
 #include "tests/rules/cel/cel_test_util.h"
 #include "tests/rules/cel/counting_new.h"
 
@@ -142,6 +144,42 @@ TEST_F(CelProgram, ConjunctsAreTheOperandsOfTopLevelAndsWithCanonicalTexts) {
   EXPECT_TRUE((*parts)[2].program.evaluate(activation)->boolValue());
   EXPECT_EQ((*parts)[2].program.resultType().toString(), "bool");
   EXPECT_FALSE(Program::compileConjuncts("limit && true", env_).isOk());  // does not compile
+}
+
+// A threshold conjunct compared natively must give what its program gives,
+// for every kind of number on either side, NaN and signed zero included.
+TEST(CelThresholds, ComparingNativelyGivesWhatTheOperatorGives) {
+  Env env;
+  const int x = *env.declareVariable("x", Type::dyn());
+  const std::vector<Value> values = {
+      Value::ofInt(2),        Value::ofInt(-3),      Value::ofInt(INT64_MAX),  Value::ofUint(2),
+      Value::ofUint(UINT64_MAX), Value::ofDouble(2.0), Value::ofDouble(2.5), Value::ofDouble(-0.0),
+      Value::ofDouble(std::nan("")), Value::ofDouble(1e300)};
+  int compared = 0;
+  for (const char* op : {"==", "!=", "<", "<=", ">", ">="}) {
+    for (const char* literal : {"2", "2u", "2.0", "0.0", "18446744073709551615u"}) {
+      for (bool literal_first : {false, true}) {
+        const std::string expr = literal_first ? std::string(literal) + " " + op + " x"
+                                               : std::string("x ") + op + " " + literal;
+        auto parts = Program::compileConjuncts(expr, env);
+        ASSERT_TRUE(parts.isOk()) << expr << ": " << parts.status().message();
+        ASSERT_TRUE((*parts)[0].threshold.has_value()) << expr;
+        const Conjunct::Threshold& t = *(*parts)[0].threshold;
+        for (const Value& v : values) {
+          Activation activation(env);
+          activation.set(x, v);
+          auto full = (*parts)[0].program.evaluate(activation);
+          ASSERT_TRUE(full.isOk()) << expr;
+          const std::optional<bool> fast = compareNumber(t.op, v, t.constant);
+          ASSERT_TRUE(fast.has_value()) << expr;
+          EXPECT_EQ(*fast, full->boolValue()) << expr << " with x = " << toTypedJson(v).dump();
+          ++compared;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(compared, 6 * 5 * 2 * 10);
+  EXPECT_FALSE(compareNumber(Comparison::kLess, Value::stringView("2"), Value::ofInt(2)).has_value());
 }
 
 TEST_F(CelProgram, CostLimitIsConfigurable) {
