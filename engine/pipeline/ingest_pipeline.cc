@@ -244,6 +244,10 @@ Status IngestPipeline::commit(Wait wait) {
     w.table = record->table;
     w.partition = record->partition;
     w.key.assign(record->key);
+    // The slot may have held a processor's write last commit: a delete or
+    // a merge must not carry over to this record.
+    w.erase = false;
+    w.merge = false;
     std::visit(
         [&w](const auto& value) {
           using T = std::decay_t<decltype(value)>;

@@ -530,6 +530,40 @@ TEST_F(IngestPipelineTest, FailedProcessorCommitKeepsTheBatchForALaterCommit) {
   EXPECT_EQ(customerIn(store_, 0, "c1").recent_items.size(), 1u);
 }
 
+// The pipeline reuses its batch's write slots from commit to commit; a
+// processor's delete (or merge) in a slot must not carry over to the
+// customer record written there next.
+class DeletingProcessor final : public EventProcessor {
+ public:
+  Status process(const ProcessedEvent&) override { return Status::ok(); }
+  Status tick(int64_t) override { return Status::ok(); }
+  Status prepareCommit(StateWriteBatch& batch) override {
+    batch.writes.push_back({StateTable::kRule, 0, "gone", "", /*erase=*/true});
+    return Status::ok();
+  }
+  void revoked(const std::set<int32_t>&) override {}
+};
+
+TEST_F(IngestPipelineTest, AProcessorsDeleteDoesNotCarryOverToTheNextCommitsRecords) {
+  DeletingProcessor processor;
+  IngestPipeline pipeline(pipelineOptions(), store_, dead_letters_, nullptr);
+  pipeline.addProcessor(processor);
+  source_.scheduleAssign({{kClicks, 0}});
+  // Commits of 1, 1, 2, 2, 3, 3 customers: each buffer's delete sits where
+  // a later, larger commit puts a customer (c3 last of all).
+  int64_t ts = 100;
+  for (int round = 1; round <= 6; ++round) {
+    for (int c = 1; c <= (round + 1) / 2; ++c) {
+      const std::string id = "c" + std::to_string(c);
+      source_.append(kClicks, 0, clickJson(id, "a", ts++), id);
+    }
+    ASSERT_TRUE(runAndFlush(pipeline, source_).isOk());
+  }
+  for (const char* id : {"c1", "c2", "c3"}) {
+    EXPECT_TRUE(store_.get(StateTable::kCustomer, 0, id)->has_value()) << id;
+  }
+}
+
 TEST_F(IngestPipelineTest, ProcessorsHearWhichCustomerPartitionsWereRevoked) {
   IngestPipeline pipeline(pipelineOptions(), store_, dead_letters_, nullptr);
   RecordingProcessor processor;
