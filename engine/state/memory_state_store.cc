@@ -1,5 +1,7 @@
 #include "engine/state/memory_state_store.h"
 
+#include "engine/state/keyed_record.h"
+
 namespace storepulse {
 
 Result<std::optional<std::string>> MemoryStateStore::get(StateTable table, int32_t partition,
@@ -22,6 +24,17 @@ Status MemoryStateStore::write(const StateWriteBatch& batch) {
   for (const auto& w : batch.writes) {
     if (w.erase) {
       records_.erase(Key{w.table, w.partition, w.key});
+    } else if (w.merge) {
+      // Applied at once, as RocksDB's merge operator would on a read.
+      Key key{w.table, w.partition, w.key};
+      auto it = records_.find(key);
+      const std::string_view base = it != records_.end() ? std::string_view(it->second) : std::string_view();
+      const std::string_view operand = w.value;
+      std::string merged;
+      if (!keyed_record::merge(it != records_.end() ? &base : nullptr, std::span(&operand, 1), merged)) {
+        return Status(ErrorCode::kCorruption, "merge of a record that is not a keyed record");
+      }
+      records_[std::move(key)] = std::move(merged);
     } else {
       records_[Key{w.table, w.partition, w.key}] = w.value;
     }

@@ -5,12 +5,15 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <rocksdb/cache.h>
+#include <rocksdb/merge_operator.h>
 
 #include <algorithm>
+#include <deque>
 #include <filesystem>
 #include <vector>
 
 #include "engine/state/codec.h"
+#include "engine/state/keyed_record.h"
 
 namespace storepulse {
 namespace {
@@ -40,6 +43,30 @@ Status fromRocks(const rocksdb::Status& s, std::string_view what) {
 
 }  // namespace
 
+namespace {
+
+// StateWrite::merge: keyed records take their changed entries as operands
+// (keyed_record.h), merged on reads and compactions.
+class KeyedRecordMerge final : public rocksdb::MergeOperator {
+ public:
+  bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
+    std::string_view base;
+    if (in.existing_value != nullptr) base = std::string_view(in.existing_value->data(), in.existing_value->size());
+    std::vector<std::string_view> operands;
+    for (const rocksdb::Slice& s : in.operand_list) operands.emplace_back(s.data(), s.size());
+    return keyed_record::merge(in.existing_value != nullptr ? &base : nullptr, operands, out->new_value);
+  }
+  bool PartialMergeMulti(const rocksdb::Slice&, const std::deque<rocksdb::Slice>& operand_list,
+                         std::string* new_value, rocksdb::Logger*) const override {
+    std::vector<std::string_view> operands;
+    for (const rocksdb::Slice& s : operand_list) operands.emplace_back(s.data(), s.size());
+    return keyed_record::merge(nullptr, operands, *new_value);
+  }
+  const char* Name() const override { return "storepulse.KeyedRecordMerge"; }
+};
+
+}  // namespace
+
 Result<std::unique_ptr<RocksDbStateStore>> RocksDbStateStore::open(const RocksDbOptions& options) {
   std::error_code ec;
   std::filesystem::create_directories(options.path, ec);
@@ -63,6 +90,7 @@ Result<std::unique_ptr<RocksDbStateStore>> RocksDbStateStore::open(const RocksDb
   // a filter of 2% of the buffer answers them without a skiplist search.
   cf_options.memtable_prefix_bloom_size_ratio = 0.02;
   cf_options.memtable_whole_key_filtering = true;
+  cf_options.merge_operator = std::make_shared<KeyedRecordMerge>();
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   families.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
@@ -135,7 +163,9 @@ Status RocksDbStateStore::write(const StateWriteBatch& batch) {
     key.clear();
     appendBigEndian32(key, static_cast<uint32_t>(w.partition));
     key.append(w.key);
-    SP_RETURN_IF_ERROR(fromRocks(w.erase ? wb.Delete(family(w.table), key) : wb.Put(family(w.table), key, w.value),
+    SP_RETURN_IF_ERROR(fromRocks(w.erase   ? wb.Delete(family(w.table), key)
+                                 : w.merge ? wb.Merge(family(w.table), key, w.value)
+                                           : wb.Put(family(w.table), key, w.value),
                                  "state batch"));
   }
   std::string value;

@@ -47,6 +47,9 @@ struct StateWrite {
   std::string key;
   std::string value;
   bool erase = false;  // delete the record instead (value unused)
+  // `value` is a keyed record of changed entries, merged into the stored
+  // one (keyed_record::merge) rather than replacing it.
+  bool merge = false;
 };
 
 // What one commit writes atomically: records and the next offset to read

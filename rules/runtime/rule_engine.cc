@@ -10,6 +10,7 @@
 #include "engine/core/stable_hash.h"
 #include "engine/core/time.h"
 #include "engine/state/codec.h"
+#include "engine/state/keyed_record.h"
 #include "rules/cel/json.h"
 #include "rules/cel/time_values.h"
 
@@ -34,6 +35,10 @@ struct AggregateGroup {
   std::vector<uint64_t> definitions;
   std::vector<std::string> others;  // each other `by` value after a \0; empty for most
   std::vector<WindowedAggregate> windows;
+  std::vector<uint8_t> changed;  // since the last commit
+  // The next commit writes the whole record, not only the changed windows:
+  // some were removed, or the stored record is of an older format.
+  bool rewrite = false;
   uint64_t generation = 0;  // the rule set it was last purged for (RuleEngine::groupEntry)
 
   size_t size() const { return windows.size(); }
@@ -51,10 +56,12 @@ struct AggregateGroup {
       definitions.reserve(capacity);
       others.reserve(capacity);
       windows.reserve(capacity);
+      changed.reserve(capacity);
     }
     definitions.push_back(definition);
     others.emplace_back(other_values);
     windows.push_back(std::move(window));
+    changed.push_back(0);
     return size() - 1;
   }
   // Removes the windows `drop(definition, window)` selects; returns how many.
@@ -67,6 +74,7 @@ struct AggregateGroup {
         definitions[kept] = definitions[i];
         others[kept] = std::move(others[i]);
         windows[kept] = std::move(windows[i]);
+        changed[kept] = changed[i];
       }
       ++kept;
     }
@@ -74,24 +82,44 @@ struct AggregateGroup {
     definitions.resize(kept);
     others.resize(kept);
     windows.resize(kept);
+    changed.resize(kept);
+    if (dropped > 0) rewrite = true;
     return dropped;
   }
 };
 
-// Version 1 keyed windows by "name\0other values" with a varint
-// definition; version 2 by fixed-width definition and the other values.
-constexpr uint64_t kGroupFormatV1 = 1;
-constexpr uint64_t kGroupFormat = 2;
+// A window's entry id in the record (keyed_record.h): its definition
+// fingerprint, mixed with its other `by` values when it has any.
+uint64_t entryId(uint64_t definition, std::string_view other_values) {
+  if (other_values.empty()) return definition;
+  StableHash h;
+  h.addPart(std::to_string(definition));
+  h.addPart(other_values);
+  return h.value();
+}
 
-void encodeGroup(const AggregateGroup& g, std::string& out, std::string& scratch) {
-  Encoder w(out);
-  w.u64(kGroupFormat);
-  w.u64(g.size());
+// Format 1 keyed windows by "name\0other values" with a varint
+// definition; format 2 is a keyed record (keyed_record.h) whose entries
+// hold the definition, the other values and the window, so that a commit
+// can write only the windows it changed, as a merge.
+constexpr uint64_t kGroupFormatV1 = 1;
+static_assert(keyed_record::kFormat == 2);
+
+// The whole group, or only its changed windows (a merge operand).
+void encodeGroup(const AggregateGroup& g, bool only_changed, std::string& out, std::string& scratch) {
+  size_t count = 0;
+  for (size_t i = 0; i < g.size(); ++i) count += !only_changed || g.changed[i];
+  keyed_record::begin(out, count);
+  std::string body;
   for (size_t i = 0; i < g.size(); ++i) {
+    if (only_changed && !g.changed[i]) continue;
+    scratch.clear();
+    Encoder w(scratch);
     w.fixed64(g.definitions[i]);
     w.str(g.others[i]);
-    g.windows[i].encode(scratch);
-    w.str(scratch);
+    g.windows[i].encode(body);
+    w.str(body);
+    keyed_record::add(out, entryId(g.definitions[i], g.others[i]), scratch);
   }
 }
 
@@ -102,23 +130,28 @@ template <typename FunctionOf>
 Result<size_t> decodeGroup(std::string_view bytes, AggregateGroup& g, const FunctionOf& function_of) {
   Decoder r(bytes);
   const uint64_t version = r.u64();
-  if ((version != kGroupFormat && version != kGroupFormatV1) || r.failed()) {
+  if ((version != keyed_record::kFormat && version != kGroupFormatV1) || r.failed()) {
     return Status(ErrorCode::kCorruption, "aggregate record has an unknown format version");
   }
   size_t left_out = 0;
   for (uint64_t n = r.u64(); n > 0 && !r.failed(); --n) {
     uint64_t definition = 0;
     std::string_view other_values;
+    std::string_view body;
     if (version == kGroupFormatV1) {
       const std::string_view member = r.view();  // "name\0other values"
       const size_t sep = member.find(kSep);
       other_values = sep == std::string_view::npos ? std::string_view() : member.substr(sep);
       definition = r.u64();
+      body = r.view();
     } else {
-      definition = r.fixed64();
-      other_values = r.view();
+      r.fixed64();  // the entry id: made of the two below
+      Decoder entry(r.view());
+      definition = entry.fixed64();
+      other_values = entry.view();
+      body = entry.view();
+      if (entry.failed() || !entry.atEnd()) break;
     }
-    const std::string_view body = r.view();
     if (r.failed()) break;
     const std::optional<AggregateFunction> function = function_of(definition);
     if (!function) {
@@ -129,6 +162,8 @@ Result<size_t> decodeGroup(std::string_view bytes, AggregateGroup& g, const Func
     g.add(definition, other_values, std::move(window));
   }
   if (r.failed() || !r.atEnd()) return Status(ErrorCode::kCorruption, "aggregate record is truncated or too long");
+  // Windows left out stay in the stored record until it is written whole.
+  if (version == kGroupFormatV1 || left_out > 0) g.rewrite = true;
   return left_out;
 }
 
@@ -746,6 +781,7 @@ Status RuleEngine::foldAggregates(const ProcessedEvent& e, const absl::TimeZone&
                           formatRfc3339Millis(agg->newestEventMs()), spec.allowed_lateness_ms);
       continue;
     }
+    std::get<AggregateGroup>(ref.group->value).changed[ref.index] = 1;
     markDirty(ref.group);
   }
   if (!late.empty()) {
@@ -1140,8 +1176,13 @@ Status RuleEngine::prepareCommit(StateWriteBatch& batch) {
       if (group->size() == 0) {
         w.erase = true;
       } else {
-        encodeGroup(*group, w.value, encode_scratch_);
+        // Only what changed, merged into the stored record: a customer's
+        // record holds a window per product seen, an event changes a few.
+        w.merge = !group->rewrite;
+        encodeGroup(*group, w.merge, w.value, encode_scratch_);
       }
+      std::fill(group->changed.begin(), group->changed.end(), 0);
+      group->rewrite = false;
     } else if (const auto* text = std::get_if<std::string>(&e->value)) {
       w.value = *text;
     } else {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/state/keyed_record.h"
 #include "engine/state/memory_state_store.h"
 #include "engine/state/rocksdb_state_store.h"
 
@@ -207,6 +208,38 @@ TYPED_TEST(StateStoreContract, CommitsStateAndOffsetsInOneWriteThatSurvivesReope
   EXPECT_EQ(this->get(StateTable::kInventory, kGlobalPartition, "st1:s1"), "inv");
   EXPECT_EQ(*this->store().nextOffset(TopicPartition{"retail.clicks", 0}), 11);
   EXPECT_EQ(*this->store().nextOffset(TopicPartition{"retail.clicks", 1}), 7);
+}
+
+// A keyed record of entries (keyed_record.h).
+std::string keyed(std::initializer_list<std::pair<uint64_t, std::string>> entries) {
+  std::string out;
+  keyed_record::begin(out, entries.size());
+  for (const auto& [id, bytes] : entries) keyed_record::add(out, id, bytes);
+  return out;
+}
+
+TYPED_TEST(StateStoreContract, MergeReplacesAndAddsEntriesAndSurvivesReopen) {
+  StateWriteBatch first;
+  first.writes.push_back({StateTable::kAggregate, 0, "c1", keyed({{1, "a"}, {2, "b"}})});
+  ASSERT_TRUE(this->store().write(first).isOk());
+  StateWriteBatch second;  // entry 2 changed, 3 new; two operands for one key in one batch apply in order
+  second.writes.push_back({StateTable::kAggregate, 0, "c1", keyed({{2, "b2"}}), false, true});
+  second.writes.push_back({StateTable::kAggregate, 0, "c1", keyed({{3, "c"}, {2, "b3"}}), false, true});
+  second.writes.push_back({StateTable::kAggregate, 0, "c2", keyed({{9, "new"}}), false, true});
+  ASSERT_TRUE(this->store().write(second).isOk());
+  const std::string merged = keyed({{1, "a"}, {2, "b3"}, {3, "c"}});
+  EXPECT_EQ(this->get(StateTable::kAggregate, 0, "c1"), merged);
+  EXPECT_EQ(this->get(StateTable::kAggregate, 0, "c2"), keyed({{9, "new"}}));  // onto no record
+  this->reopen();
+  EXPECT_EQ(this->get(StateTable::kAggregate, 0, "c1"), merged);
+  std::vector<std::string> scanned;
+  ASSERT_TRUE(this->store()
+                  .scan(StateTable::kAggregate, 0, [&](std::string_view, std::string_view v) {
+                    scanned.emplace_back(v);
+                    return true;
+                  })
+                  .isOk());
+  EXPECT_EQ(scanned, (std::vector<std::string>{merged, keyed({{9, "new"}})}));
 }
 
 TYPED_TEST(StateStoreContract, LaterBatchesMoveOffsetsAndKeepEarlierRecords) {
