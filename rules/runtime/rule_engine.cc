@@ -27,10 +27,9 @@ constexpr char kSep = '\0';
 // the aggregate and changes with its definition (a reload that changes it
 // starts the window afresh), and by the key's other `by` values.
 //
-// Kept flat, columns side by side: a customer's few dozen windows are
-// scanned by definition in one or two cache lines, and each window keeps
-// its bytes as last written, so that a commit re-encodes only the windows
-// the batch changed and copies the rest.
+// Kept flat, columns side by side: a customer's windows are scanned by
+// definition in a cache line or two. A commit writes only the windows the
+// batch changed, as a merge into the stored record (keyed_record.h).
 struct AggregateGroup {
   std::vector<uint64_t> definitions;
   std::vector<std::string> others;  // each other `by` value after a \0; empty for most
