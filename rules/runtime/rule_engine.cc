@@ -91,8 +91,10 @@ struct AggregateGroup {
 // fingerprint, mixed with its other `by` values when it has any.
 uint64_t entryId(uint64_t definition, std::string_view other_values) {
   if (other_values.empty()) return definition;
+  char bytes[8];  // little-endian: the id is stored, so it must not depend on the machine
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(definition >> (8 * i));
   StableHash h;
-  h.addPart(std::to_string(definition));
+  h.addPart(std::string_view(bytes, 8));
   h.addPart(other_values);
   return h.value();
 }
@@ -105,11 +107,12 @@ constexpr uint64_t kGroupFormatV1 = 1;
 static_assert(keyed_record::kFormat == 2);
 
 // The whole group, or only its changed windows (a merge operand).
-void encodeGroup(const AggregateGroup& g, bool only_changed, std::string& out, std::string& scratch) {
+// `scratch` and `body` are buffers reused across calls.
+void encodeGroup(const AggregateGroup& g, bool only_changed, std::string& out, std::string& scratch,
+                 std::string& body) {
   size_t count = 0;
   for (size_t i = 0; i < g.size(); ++i) count += !only_changed || g.changed[i];
   keyed_record::begin(out, count);
-  std::string body;
   for (size_t i = 0; i < g.size(); ++i) {
     if (only_changed && !g.changed[i]) continue;
     scratch.clear();
@@ -1178,7 +1181,7 @@ Status RuleEngine::prepareCommit(StateWriteBatch& batch) {
         // Only what changed, merged into the stored record: a customer's
         // record holds a window per product seen, an event changes a few.
         w.merge = !group->rewrite;
-        encodeGroup(*group, w.merge, w.value, encode_scratch_);
+        encodeGroup(*group, w.merge, w.value, encode_scratch_, encode_body_);
       }
       std::fill(group->changed.begin(), group->changed.end(), 0);
       group->rewrite = false;

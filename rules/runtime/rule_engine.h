@@ -183,6 +183,7 @@ class RuleEngine final : public EventProcessor {
   std::string_view group_value_;
   std::string others_;
   std::string encode_scratch_;
+  std::string encode_body_;
   std::unordered_map<std::string, std::unique_ptr<StoreRecord>> stores_;  // read through; refreshed per commit
   std::map<std::string, absl::TimeZone> zones_;
   bool sent_output_ = false;

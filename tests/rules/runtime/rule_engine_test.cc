@@ -350,6 +350,32 @@ rules:
   EXPECT_EQ(Decoder(**stored).u64(), 2u);
 }
 
+// Commits write only the windows they changed, merged into the stored
+// record by window: a restarted engine sees every product's window.
+TEST_F(RuleEngineTest, WindowsWrittenByMergesAcrossCommitsAreAllThereAfterARestart) {
+  const char* rules = R"(
+aggregates:
+  looks: {count: click, by: [customer_id, sku], window: 1h}
+  all_looks: {count: click, by: customer_id, window: 1h}
+rules:
+  - id: look
+    on: [click]
+    alert: {to: audit, title: "{{event.sku}} {{agg.looks}} of {{agg.all_looks}}"}
+)";
+  start(compile(rules));
+  ASSERT_TRUE(feed({{kClicks, click("c1", "a", "2024-03-01T10:00:00Z")}}).isOk());
+  ASSERT_TRUE(feed({{kClicks, click("c1", "b", "2024-03-01T10:01:00Z")}}).isOk());
+  ASSERT_TRUE(feed({{kClicks, click("c1", "a", "2024-03-01T10:02:00Z")}}).isOk());
+  pipeline_.reset();
+  engine_.reset();
+  start(compile(rules));
+  ASSERT_TRUE(feed({{kClicks, click("c1", "b", "2024-03-01T10:03:00Z")},
+                    {kClicks, click("c1", "a", "2024-03-01T10:04:00Z")}})
+                  .isOk());
+  EXPECT_THAT(titles(), ElementsAre("look: a 1 of 1", "look: b 1 of 2", "look: a 2 of 3", "look: b 2 of 4",
+                                    "look: a 3 of 5"));
+}
+
 // ---------------------------------------------------------------------------
 // Output: shadow rules, flush before commit.
 
