@@ -1158,11 +1158,11 @@ Status RuleEngine::prepareCommit(StateWriteBatch& batch) {
   // The previous batch is stored by now (the pipeline waits for its write
   // before preparing the next), so clean records may go when the cache is
   // past its bound; records dirtied since stay for this batch.
-  // Only records this batch did not use go: dropping the working set too
-  // made every batch read it back from the store.
-  if (cache_.size() > options_.cache_max_records) {
-    cache_.eraseIf([this](const Entry& e) { return !e.dirty && e.touched < batch_; });
-  }
+  // Past the bound, the least recently used clean records go, only as many
+  // as bring the cache back under it: dropping every record the batch did
+  // not use made later batches read most of the working set back (a
+  // customer's record of a hundred windows each time).
+  if (cache_.size() > options_.cache_max_records) evictLeastRecentlyUsed();
   // What was sent must be stored before the offsets that produced it move.
   if (sent_output_) {
     SP_RETURN_IF_ERROR(output_.flush(options_.flush_timeout));
@@ -1199,6 +1199,26 @@ Status RuleEngine::prepareCommit(StateWriteBatch& batch) {
   stores_.clear();
   ++batch_;
   return Status::ok();
+}
+
+void RuleEngine::evictLeastRecentlyUsed() {
+  // Batches since each clean record's last use, counted; then the oldest
+  // batches go until enough records are gone (to 90% of the bound, so that
+  // this does not run at every commit).
+  const size_t target = options_.cache_max_records / 10 * 9;
+  const size_t excess = cache_.size() - std::min(cache_.size(), target);
+  std::map<uint64_t, size_t> by_batch;
+  cache_.forEach([&](const Entry& e) {
+    if (!e.dirty) ++by_batch[e.touched];
+  });
+  uint64_t cutoff = 0;  // records last used before this batch go
+  size_t dropped = 0;
+  for (const auto& [touched, n] : by_batch) {
+    if (dropped >= excess || touched >= batch_) break;
+    dropped += n;
+    cutoff = touched + 1;
+  }
+  if (cutoff > 0) cache_.eraseIf([cutoff](const Entry& e) { return !e.dirty && e.touched < cutoff; });
 }
 
 void RuleEngine::revoked(const std::set<int32_t>& partitions) {

@@ -139,6 +139,7 @@ class RuleEngine final : public EventProcessor {
   // when the event lacks one of its `by` fields.
   bool eventKey(const AggregatePlan& plan, const Event& e);
   void planAggregates();  // for the current rule set
+  void evictLeastRecentlyUsed();  // the cache is past its bound
   // The function of the current set's aggregate with this definition
   // fingerprint; nullopt when the set has none.
   std::optional<AggregateFunction> functionOf(uint64_t definition) const;

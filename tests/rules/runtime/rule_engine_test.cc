@@ -131,7 +131,8 @@ class RuleEngineTest : public ::testing::Test {
     RuleEngineOptions o;
     o.clock = clock;
     o.flush_timeout = std::chrono::milliseconds(10);
-    engine_ = std::make_unique<RuleEngine>(o, std::move(rules), store_, output_, dead_letters_, metrics);
+    o.cache_max_records = cache_max_records_;
+    engine_ = std::make_unique<RuleEngine>(o, std::move(rules), *rule_store_, output_, dead_letters_, metrics);
     engine_->setFiringListener([this](const Firing& f) {
       firings_.push_back(f);
       if (on_firing_) on_firing_(f);
@@ -166,6 +167,8 @@ class RuleEngineTest : public ::testing::Test {
   }
 
   MemoryStateStore store_;
+  StateStore* rule_store_ = &store_;  // what the rule engine reads and writes through
+  size_t cache_max_records_ = 200000;
   RecordingDeadLetterSink dead_letters_;
   RecordingOutputSink output_;
   FakeEventSource source_;
@@ -374,6 +377,53 @@ rules:
                   .isOk());
   EXPECT_THAT(titles(), ElementsAre("look: a 1 of 1", "look: b 1 of 2", "look: a 2 of 3", "look: b 2 of 4",
                                     "look: a 3 of 5"));
+}
+
+// Counts the rule engine's reads of aggregate records.
+class CountingStore final : public StateStore {
+ public:
+  explicit CountingStore(StateStore& inner) : inner_(inner) {}
+  Result<std::optional<std::string>> get(StateTable table, int32_t partition, std::string_view key) const override {
+    if (table == StateTable::kAggregate) ++aggregate_gets;
+    return inner_.get(table, partition, key);
+  }
+  Result<std::optional<int64_t>> nextOffset(const TopicPartition& tp) const override { return inner_.nextOffset(tp); }
+  Status write(const StateWriteBatch& batch) override { return inner_.write(batch); }
+  Status scan(StateTable table, int32_t partition,
+              const std::function<bool(std::string_view, std::string_view)>& visit) const override {
+    return inner_.scan(table, partition, visit);
+  }
+  StateStoreStats stats() const override { return inner_.stats(); }
+  mutable int aggregate_gets = 0;
+
+ private:
+  StateStore& inner_;
+};
+
+TEST_F(RuleEngineTest, PastItsBoundTheCacheDropsTheLeastRecentlyUsedRecordsOnly) {
+  CountingStore counting(store_);
+  rule_store_ = &counting;
+  cache_max_records_ = 10;
+  start(compile(R"(
+aggregates:
+  looks: {count: click, by: customer_id, window: 1h}
+rules:
+  - id: look
+    on: [click]
+    alert: {to: audit, title: "{{event.customer_id}} {{agg.looks}}"}
+)"));
+  // Twelve customers, a batch each: past ten records the oldest go.
+  for (int c = 1; c <= 12; ++c) {
+    ASSERT_TRUE(feed({{kClicks, click("c" + std::to_string(c), "a", fmt::format("2024-03-01T10:{:02d}:00Z", c))}}).isOk());
+  }
+  const int before = counting.aggregate_gets;
+  ASSERT_TRUE(feed({{kClicks, click("c5", "a", "2024-03-01T10:20:00Z")}}).isOk());
+  EXPECT_EQ(counting.aggregate_gets, before);  // used seven batches ago: still cached
+  ASSERT_TRUE(feed({{kClicks, click("c1", "a", "2024-03-01T10:21:00Z")}}).isOk());
+  EXPECT_EQ(counting.aggregate_gets, before + 1);  // the least recently used: read back
+  ASSERT_GE(firings_.size(), 2u);
+  EXPECT_EQ(firings_[firings_.size() - 2].fields.at("title"), "c5 2");
+  EXPECT_EQ(firings_.back().fields.at("title"), "c1 2");  // its window survived the eviction
 }
 
 // ---------------------------------------------------------------------------
