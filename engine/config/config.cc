@@ -143,8 +143,9 @@ const std::vector<KeySpec>& keySpecs() {
                           "Milliseconds a batch collects events before it is committed, at most.",
                           [](Config& c) -> std::chrono::milliseconds& { return c.ingest.batch_max_wait; }, 1, 60000));
     k.push_back(numberKey<size_t>("ingest.cache_max_records",
-                                  "State records kept in memory between commits; past this the cache is emptied\n"
-                                  "after a commit, which bounds memory.",
+                                  "State records kept in memory between commits, by the pipeline and by each\n"
+                                  "rule engine; past this the pipeline empties its cache after a commit and a\n"
+                                  "rule engine drops its least recently used records, which bounds memory.",
                                   [](Config& c) -> size_t& { return c.ingest.cache_max_records; }, 1, 100000000));
     k.push_back(numberKey<size_t>("ingest.recent_items", "Recent items kept per customer.",
                                   [](Config& c) -> size_t& { return c.ingest.recent_items; }, 0, 1000));
