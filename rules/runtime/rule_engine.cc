@@ -747,8 +747,9 @@ Status RuleEngine::process(const ProcessedEvent& e) {
   // calendar windows for both the fold and the reads.
   const std::string store_id = storeIdOf(e);
   SP_ASSIGN_OR_RETURN(const StoreRecord* store, storeRecord(store_id));
-  SP_RETURN_IF_ERROR(foldAggregates(e, zoneOf(store)));
-  return evaluateRules(e, store_id, store);
+  const absl::TimeZone& zone = zoneOf(store);
+  SP_RETURN_IF_ERROR(foldAggregates(e, zone));
+  return evaluateRules(e, store_id, store, zone);
 }
 
 Status RuleEngine::foldAggregates(const ProcessedEvent& e, const absl::TimeZone& zone) {
@@ -795,14 +796,15 @@ Status RuleEngine::foldAggregates(const ProcessedEvent& e, const absl::TimeZone&
   return Status::ok();
 }
 
-Status RuleEngine::evaluateRules(const ProcessedEvent& e, const std::string& store_id, const StoreRecord* store) {
+Status RuleEngine::evaluateRules(const ProcessedEvent& e, const std::string& store_id, const StoreRecord* store,
+                                 const absl::TimeZone& zone) {
   const auto& rules = rules_->by_event_type[static_cast<size_t>(e.event.type)];
   if (rules.empty()) return Status::ok();
   Evaluation& ev = evaluation();
   ev.bindEvent(e);
   ev.bindStore(store_id, store);
   const int64_t now = options_.clock == RuleEngineOptions::Clock::kEventTime ? event_clock_ms_ : wallClockMillis();
-  ev.bindNow(now, zoneOf(store));
+  ev.bindNow(now, zone);
   for (const CompiledRule* rule : rules) SP_RETURN_IF_ERROR(fire(*rule, ev));
   return Status::ok();
 }

@@ -109,7 +109,9 @@ class RuleEngine final : public EventProcessor {
   void pickUpReload();
   Evaluation& evaluation();  // the current rule set's, unbound
   Status foldAggregates(const ProcessedEvent& e, const absl::TimeZone& zone);
-  Status evaluateRules(const ProcessedEvent& e, const std::string& store_id, const StoreRecord* store);
+  // `zone`: the store's (zoneOf), which the fold looked up already.
+  Status evaluateRules(const ProcessedEvent& e, const std::string& store_id, const StoreRecord* store,
+                       const absl::TimeZone& zone);
   Status runScheduled(int64_t after_ms, int64_t until_ms);
   Status sweep(int64_t now_ms);
   Status runScheduledAt(const CompiledRule& rule, const std::string& store_id, const StoreRecord& store,
