@@ -22,9 +22,10 @@
 
 namespace storepulse {
 
-// The global records as the pipeline sees them, its batch not yet
-// committed included: a rule on a purchase sees the store profile that an
-// earlier event of the same batch set.
+// The records as the pipeline sees them, its batch not yet committed
+// included: a rule on a purchase sees the store profile that an earlier
+// event of the same batch set, and a scheduled rule the customers the
+// batch changed.
 class PipelineRecords {
  public:
   virtual ~PipelineRecords() = default;
@@ -33,6 +34,9 @@ class PipelineRecords {
   virtual const StoreRecord* cachedStore(std::string_view store_id) const = 0;
   // The ids of the stores it holds in memory.
   virtual std::vector<std::string> cachedStoreIds() const = 0;
+  // The same for customers, by the partition that owns them.
+  virtual const CustomerState* cachedCustomer(int32_t partition, std::string_view customer_id) const = 0;
+  virtual std::vector<std::pair<int32_t, std::string>> cachedCustomerIds() const = 0;
 };
 
 struct ProcessedEvent {
@@ -49,6 +53,13 @@ class EventProcessor {
   // Called once when the processor is added to a pipeline.
   virtual void attached(const PipelineRecords& records) { (void)records; }
 
+  // Before `e` is folded into state: work the event's time makes due
+  // (scheduled rules on the event-time clock) runs here, so that it sees
+  // state as it was before the event.
+  virtual Status before(const Event& e) {
+    (void)e;
+    return Status::ok();
+  }
   // After `e` was folded into state. An error stops the pipeline (state
   // could not be read); a rule that fails to evaluate is the processor's to
   // count, not an error here.

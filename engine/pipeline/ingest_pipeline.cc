@@ -86,6 +86,17 @@ IngestPipeline::TopicSlot* IngestPipeline::slotFor(std::string_view topic) {
   return nullptr;
 }
 
+Status IngestPipeline::foldAndProcess(const SourceMessage& message) {
+  for (EventProcessor* processor : processors_) SP_RETURN_IF_ERROR(processor->before(event_));
+  SP_ASSIGN_OR_RETURN(CachedRecord * record, applyToState(event_, message.partition));
+  if (processors_.empty()) return Status::ok();
+  const bool global = !isCustomerKeyed(event_.type);
+  const ProcessedEvent processed{event_, message, global ? kGlobalPartition : message.partition,
+                                 global ? nullptr : &std::get<CustomerState>(record->value)};
+  for (EventProcessor* processor : processors_) SP_RETURN_IF_ERROR(processor->process(processed));
+  return Status::ok();
+}
+
 void IngestPipeline::onMessage(const SourceMessage& message) {
   TopicSlot* slot = slotFor(message.topic);
   if (slot == nullptr) {
@@ -117,18 +128,7 @@ void IngestPipeline::onMessage(const SourceMessage& message) {
     }
     return;
   }
-  Status s = Status::ok();
-  if (auto record = applyToState(event_, message.partition); !record.isOk()) {
-    s = record.status();
-  } else if (!processors_.empty()) {
-    const bool global = !isCustomerKeyed(event_.type);
-    const ProcessedEvent processed{event_, message, global ? kGlobalPartition : message.partition,
-                                   global ? nullptr : &std::get<CustomerState>((*record)->value)};
-    for (EventProcessor* processor : processors_) {
-      s = processor->process(processed);
-      if (!s.isOk()) break;
-    }
-  }
+  const Status s = foldAndProcess(message);
   if (!s.isOk()) {
     log::error("cannot process event",
                {{"topic", std::string(message.topic)},
@@ -181,6 +181,21 @@ std::vector<std::string> IngestPipeline::cachedStoreIds() const {
   std::vector<std::string> ids;
   cache_.forEach([&ids](const CachedRecord& r) {
     if (r.table == StateTable::kStore) ids.push_back(r.key);
+  });
+  return ids;
+}
+
+const CustomerState* IngestPipeline::cachedCustomer(int32_t partition, std::string_view customer_id) const {
+  const CachedRecord* record = cache_.find(StateTable::kCustomer, partition, customer_id);
+  return record ? std::get_if<CustomerState>(&record->value) : nullptr;
+}
+
+std::vector<std::pair<int32_t, std::string>> IngestPipeline::cachedCustomerIds() const {
+  std::vector<std::pair<int32_t, std::string>> ids;
+  cache_.forEach([&ids](const CachedRecord& r) {
+    if (r.table == StateTable::kCustomer && std::holds_alternative<CustomerState>(r.value)) {
+      ids.emplace_back(r.partition, r.key);
+    }
   });
   return ids;
 }

@@ -82,6 +82,8 @@ class IngestPipeline final : public SourceHandler, public PipelineRecords {
   // PipelineRecords
   const StoreRecord* cachedStore(std::string_view store_id) const override;
   std::vector<std::string> cachedStoreIds() const override;
+  const CustomerState* cachedCustomer(int32_t partition, std::string_view customer_id) const override;
+  std::vector<std::pair<int32_t, std::string>> cachedCustomerIds() const override;
 
   // One poll of the source, then the batch is handed to the writer (after
   // the previous batch's write is done). An error is fatal for the
@@ -109,6 +111,8 @@ class IngestPipeline final : public SourceHandler, public PipelineRecords {
 
   TopicSlot* slotFor(std::string_view topic);
   Result<CachedRecord*> applyToState(const Event& event, int32_t partition);
+  // The decoded event_: processors' before(), the fold, their process().
+  Status foldAndProcess(const SourceMessage& message);
   Result<CachedRecord*> cached(StateTable table, int32_t partition, std::string_view key);
   enum class Wait { kNo, kYes };
   Status commit(Wait wait);

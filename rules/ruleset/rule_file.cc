@@ -45,7 +45,7 @@ const RuleFileKeys& ruleFileKeys() {
   static const RuleFileKeys keys = {
       .file = {"aggregates", "rules", "tests"},
       .aggregate = {"count", "sum", "min", "max", "avg", "distinct_count", "by", "window", "step", "lateness"},
-      .rule = {"id", "description", "on", "every", "at", "for_each", "when", "cooldown", "priority", "enabled",
+      .rule = {"id", "description", "on", "every", "at", "for_each", "segment", "when", "cooldown", "priority", "enabled",
                "mode", "alert", "block", "tag", "emit"},
       .cooldown = {"key", "for"},
       .alert = {"to", "severity", "title", "body", "recommend", "facts"},
@@ -414,8 +414,10 @@ class Reader {
     const YAML::Node every = node["every"];
     const YAML::Node at_time = node["at"];
     const YAML::Node for_each = node["for_each"];
+    const YAML::Node segment = node["segment"];
     if (!every && !at_time) {
       if (for_each) error(for_each, fmt::format("{}.for_each belongs to scheduled rules ('every' or 'at')", what));
+      if (segment) error(segment, fmt::format("{}.segment belongs to scheduled rules with 'for_each: customer-segment'", what));
       return;
     }
     Schedule s;
@@ -433,9 +435,23 @@ class Reader {
       }
     }
     if (!for_each) {
-      error(node, fmt::format("{}: a scheduled rule needs 'for_each: store'", what));
-    } else if (auto target = string(for_each, what + ".for_each"); target && *target != "store") {
-      error(for_each, fmt::format("{}.for_each: '{}' is not supported (store is)", what, *target));
+      error(node, fmt::format("{}: a scheduled rule needs 'for_each: store' or 'for_each: customer-segment'", what));
+    } else if (auto target = string(for_each, what + ".for_each"); target && *target == "customer-segment") {
+      s.for_each = Schedule::ForEach::kCustomerSegment;
+      if (!segment) {
+        error(for_each, fmt::format("{}: 'for_each: customer-segment' needs 'segment', the condition that picks "
+                                    "the customers (for example customer.tier == \"gold\")",
+                                    what));
+      }
+    } else if (target && *target != "store") {
+      error(for_each, fmt::format("{}.for_each: '{}' is not supported (store or customer-segment is)", what, *target));
+    }
+    if (segment) {
+      if (s.for_each != Schedule::ForEach::kCustomerSegment) {
+        error(segment, fmt::format("{}.segment belongs to scheduled rules with 'for_each: customer-segment'", what));
+      } else {
+        s.segment = expression(segment, what + ".segment");
+      }
     }
     r.schedule = s;
   }

@@ -77,7 +77,10 @@ struct EmitAction {
 struct Schedule {
   int64_t every_ms = 0;           // every multiple of this since the epoch (in the store's zone for days)
   int minute_of_day = -1;         // at: "HH:MM" local time; -1 when `every` is used
-  enum class ForEach { kStore } for_each = ForEach::kStore;
+  // What a run is for: each store, or each customer in `segment` (a bool
+  // expression over `customer`, `store` (the home store) and `now`).
+  enum class ForEach { kStore, kCustomerSegment } for_each = ForEach::kStore;
+  Expression segment;  // for_each: customer-segment only
 };
 
 struct Cooldown {

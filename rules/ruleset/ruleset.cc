@@ -119,6 +119,10 @@ class Compiler {
     if (!spec.when.text.empty() && compile(spec.when, what + ".when", /*must_be_bool=*/true)) {
       r.when = conjuncts(spec.when, what + ".when");
     }
+    if (spec.schedule && spec.schedule->for_each == Schedule::ForEach::kCustomerSegment &&
+        !spec.schedule->segment.text.empty()) {
+      r.segment = compile(spec.schedule->segment, what + ".segment", /*must_be_bool=*/true);
+    }
     if (spec.alert) {
       r.title = compileTemplate(spec.alert->title, what + ".alert.title");
       if (spec.alert->body) r.body = compileTemplate(*spec.alert->body, what + ".alert.body");

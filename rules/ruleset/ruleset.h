@@ -38,6 +38,7 @@ struct CompiledRule {
   // `when`, as the conjuncts it holds (`a && b`: a and b), indexes into
   // CompiledRuleSet::conjuncts, those more rules share first; none: always.
   std::vector<int> when;
+  std::optional<cel::Program> segment;  // for_each: customer-segment: who the rule runs for
   std::optional<CompiledTemplate> title;
   std::optional<CompiledTemplate> body;
   std::vector<std::pair<std::string, cel::Program>> facts;

@@ -319,6 +319,8 @@ class RuleEngine::Evaluation final : public AggregateLookup {
     store_record_ = nullptr;
     store_id_.clear();
     scheduled_ = false;
+    customer_id_ = {};
+    customer_state_ = nullptr;
     std::fill(memo_done_.begin(), memo_done_.end(), 0);
     std::fill(conjuncts_.begin(), conjuncts_.end(), kUnknown);
     std::fill(operand_state_.begin(), operand_state_.end(), kUnknown);
@@ -356,12 +358,31 @@ class RuleEngine::Evaluation final : public AggregateLookup {
     eval_ts_ms_ = at_ms;
     scheduled_ = true;
   }
+  // A scheduled run for one customer (for_each: customer-segment): its
+  // windows are those of its partition, where its cooldowns go too.
+  void bindScheduledCustomer(int64_t at_ms, int32_t partition, std::string_view id, const CustomerState& state) {
+    bindScheduled(at_ms);
+    partition_ = partition;
+    customer_id_ = id;
+    customer_state_ = &state;
+    customer_.bind(id, state);
+    activation_.setObject(env_.customer_slot, customer_);
+  }
 
   Result<cel::Value> run(const cel::Program& program) { return program.evaluate(activation_); }
 
   // Whether the rule's `when` holds: its conjuncts in order, each evaluated
   // at most once per event or scheduled run, whichever rule asks first.
   Result<bool> holds(const CompiledRule& rule) {
+    if (rule.segment) {
+      // Who the rule is for comes first: `when` is only asked of members.
+      auto member = rule.segment->evaluate(activation_);
+      if (!member.isOk()) return Status(ErrorCode::kInvalidArgument, "segment: " + member.status().message());
+      if (member->kind() != cel::ValueKind::kBool) {
+        return Status(ErrorCode::kInvalidArgument, fmt::format("'segment' gave {}, not a bool", cel::kindName(member->kind())));
+      }
+      if (!member->boolValue()) return false;
+    }
     int failed = -1;
     for (int id : rule.when) {
       uint8_t& state = conjuncts_[id];
@@ -386,9 +407,17 @@ class RuleEngine::Evaluation final : public AggregateLookup {
     const AggregateSpec& spec = *plan.spec;
     std::string_view group_value;
     std::string_view others;
+    bool in_own_partition = plan.by_customer;
     if (scheduled_) {
-      if (spec.by.size() != 1 || spec.by[0] != "store_id") return std::nullopt;
-      group_value = store_id_;
+      // A scheduled run has no event: it reads the windows of its store, or
+      // of its customer.
+      if (spec.by.size() != 1) return std::nullopt;
+      if (spec.by[0] == "store_id") {
+        group_value = store_id_;
+      } else if (spec.by[0] == "customer_id") {
+        group_value = customer_id_;
+      }
+      if (group_value.empty()) return std::nullopt;
     } else {
       if (!engine_.eventKey(plan, processed_->event)) return std::nullopt;
       group_value = engine_.group_value_;
@@ -398,11 +427,11 @@ class RuleEngine::Evaluation final : public AggregateLookup {
     // by something else (a store, a product) were folded from events of
     // every partition: their value here is the sum over the partitions this
     // instance owns (all of them with one instance).
-    if (!scheduled_ && plan.by_customer) {
-      WindowRef ref = engine_.event_windows_[index];  // the fold's
+    if (in_own_partition) {
+      WindowRef ref = scheduled_ ? WindowRef{} : engine_.event_windows_[index];  // the fold's
       if (ref.group == nullptr) {
         auto found = engine_.window(partition_, plan, group_value, others, /*create=*/false,
-                                    &engine_.event_groups_[plan.group_slot]);
+                                    scheduled_ ? nullptr : &engine_.event_groups_[plan.group_slot]);
         if (!found.isOk()) return std::nullopt;
         ref = *found;
       }
@@ -435,7 +464,11 @@ class RuleEngine::Evaluation final : public AggregateLookup {
   int64_t evalTs() const { return eval_ts_ms_; }
   int64_t nowMs() const { return now_ms_; }
   bool scheduled() const { return scheduled_; }
-  int32_t partition() const { return scheduled_ ? kGlobalPartition : partition_; }
+  // The customer of a scheduled customer-segment run; empty otherwise.
+  std::string_view scheduledCustomerId() const { return customer_id_; }
+  const CustomerState* scheduledCustomer() const { return customer_state_; }
+  // Where the run's cooldowns, blocks and tags are kept.
+  int32_t partition() const { return scheduled_ && customer_id_.empty() ? kGlobalPartition : partition_; }
 
  private:
   RuleEngine& engine_;
@@ -454,6 +487,8 @@ class RuleEngine::Evaluation final : public AggregateLookup {
   int64_t now_ms_ = 0;
   absl::TimeZone zone_;
   bool scheduled_ = false;
+  std::string_view customer_id_;
+  const CustomerState* customer_state_ = nullptr;
   mutable std::vector<std::optional<AggregateResult>> memo_ = std::vector<std::optional<AggregateResult>>(env_.aggregates.size());
   mutable std::vector<char> memo_done_ = std::vector<char>(env_.aggregates.size(), 0);
 
@@ -728,17 +763,22 @@ const absl::TimeZone& RuleEngine::zoneOf(const StoreRecord* store) {
   return it->second;
 }
 
-Status RuleEngine::process(const ProcessedEvent& e) {
+Status RuleEngine::before(const Event& e) {
+  // A new rule set takes over here, between two events.
   pickUpReload();
-  if (options_.clock == RuleEngineOptions::Clock::kEventTime && e.event.type != EventType::kStore) {
-    // Scheduled times before this event run first: the clock passes them.
-    if (scheduled_until_ms_ == INT64_MIN) scheduled_until_ms_ = e.event.ts_ms - 1;
-    if (e.event.ts_ms - 1 > scheduled_until_ms_) {
-      SP_RETURN_IF_ERROR(runScheduled(scheduled_until_ms_, e.event.ts_ms - 1));
-      scheduled_until_ms_ = e.event.ts_ms - 1;
-    }
-    event_clock_ms_ = std::max(event_clock_ms_, e.event.ts_ms);
+  if (options_.clock != RuleEngineOptions::Clock::kEventTime || e.type == EventType::kStore) return Status::ok();
+  // Scheduled times before this event run first, on the state before it:
+  // the clock passes them.
+  if (scheduled_until_ms_ == INT64_MIN) scheduled_until_ms_ = e.ts_ms - 1;
+  if (e.ts_ms - 1 > scheduled_until_ms_) {
+    SP_RETURN_IF_ERROR(runScheduled(scheduled_until_ms_, e.ts_ms - 1));
+    scheduled_until_ms_ = e.ts_ms - 1;
   }
+  event_clock_ms_ = std::max(event_clock_ms_, e.ts_ms);
+  return Status::ok();
+}
+
+Status RuleEngine::process(const ProcessedEvent& e) {
   const size_t type = static_cast<size_t>(e.event.type);
   if (rules_->aggregates_by_event_type[type].empty() && rules_->by_event_type[type].empty()) return Status::ok();
   std::fill(event_groups_.begin(), event_groups_.end(), nullptr);
@@ -855,7 +895,7 @@ Status RuleEngine::fire(const CompiledRule& rule, Evaluation& ev) {
   // Cooldown: per key, on event time.
   std::vector<std::string> key_parts;
   if (ev.scheduled()) {
-    key_parts.push_back(ev.storeId());
+    key_parts.emplace_back(ev.scheduledCustomerId().empty() ? std::string_view(ev.storeId()) : ev.scheduledCustomerId());
   } else if (spec.cooldown.key.empty()) {
     key_parts.emplace_back(event->customer_id.empty() ? event->store_id + ":" + event->sku : event->customer_id);
   } else {
@@ -911,6 +951,9 @@ Status RuleEngine::fire(const CompiledRule& rule, Evaluation& ev) {
       alert.customer_id = event->customer_id;
       alert.guide_id = ev.processed()->customer ? ev.processed()->customer->guide_id : event->guide_id;
       if (alert.guide_id.empty()) alert.guide_id = event->guide_id;
+    } else if (const CustomerState* customer = ev.scheduledCustomer()) {
+      alert.customer_id = ev.scheduledCustomerId();
+      alert.guide_id = customer->guide_id;
     }
     alert.store_id = ev.storeId();
     if (a.to == "guide") {
@@ -965,8 +1008,9 @@ Status RuleEngine::fire(const CompiledRule& rule, Evaluation& ev) {
     output_.send(spec.emit->topic, key_parts.empty() ? std::string() : key_parts.front(), emitted);
     sent_output_ = true;
   }
-  if (spec.tag && event != nullptr && !event->customer_id.empty()) {
-    const std::string key = fmt::format("t{}{}{}{}", kSep, event->customer_id, kSep, spec.tag->name);
+  const std::string_view customer_id = event != nullptr ? std::string_view(event->customer_id) : ev.scheduledCustomerId();
+  if (spec.tag && !customer_id.empty()) {
+    const std::string key = fmt::format("t{}{}{}{}", kSep, customer_id, kSep, spec.tag->name);
     SP_ASSIGN_OR_RETURN(Entry * tag, entry(StateTable::kRule, ev.partition(), key));
     tag->value = *tag_value;
     markDirty(tag);
@@ -985,6 +1029,8 @@ void RuleEngine::announce(const CompiledRule& rule, std::string action, const Ev
   if (const ProcessedEvent* e = ev.processed()) {
     f.fields.emplace("customer_id", e->event.customer_id);
     f.fields.emplace("sku", e->event.sku);
+  } else if (!ev.scheduledCustomerId().empty()) {
+    f.fields.emplace("customer_id", ev.scheduledCustomerId());
   }
   f.fields.emplace("store_id", ev.storeId());
   f.fields.emplace("event_ts", formatRfc3339Millis(ev.evalTs()));
@@ -1094,54 +1140,143 @@ Status RuleEngine::advanceClockTo(int64_t until_ms) {
   return Status::ok();
 }
 
-Status RuleEngine::runScheduled(int64_t after_ms, int64_t until_ms) {
-  if (!options_.run_scheduled || rules_->scheduled.empty()) return Status::ok();
-  // The stores come from the global store table: every store with a
-  // profile, committed or in the pipeline's current batch.
-  std::vector<std::string> store_ids;
+namespace {
+
+constexpr int64_t kDayMs = 24 * 3600 * 1000;
+
+// Whether some time of `s` may fall in (after_ms, until_ms] in any time
+// zone: a cheap test that spares the clock's frequent small steps (one per
+// newer event on the event-time clock) a scan of every store and customer.
+bool mayBeDue(const Schedule& s, int64_t after_ms, int64_t until_ms) {
+  if (until_ms <= after_ms) return false;
+  if (s.every_ms > 0) return until_ms / s.every_ms != after_ms / s.every_ms || until_ms - after_ms >= s.every_ms;
+  if (until_ms - after_ms >= kDayMs) return true;
+  // Zone offsets run from -12h to +14h, in steps of a quarter hour at least.
+  // The local time passes once it is past a day boundary shifted by it.
+  const int64_t at_ms = int64_t{s.minute_of_day} * 60000;
+  auto runs = [&](int64_t t, int64_t offset) {  // scheduled local times up to t, counted from any origin
+    const int64_t shifted = t + offset - at_ms;
+    return shifted / kDayMs - (shifted % kDayMs < 0);
+  };
+  for (int64_t offset = -12 * 3600000; offset <= 14 * 3600000; offset += 15 * 60000) {
+    if (runs(until_ms, offset) != runs(after_ms, offset)) return true;
+  }
+  return false;
+}
+
+// Calls `add` for each time of `s` in (after_ms, until_ms]; `at:` times are
+// local times of `zone`.
+template <typename Add>
+void forEachDueTime(const Schedule& s, const absl::TimeZone& zone, int64_t after_ms, int64_t until_ms, Add add) {
+  if (s.every_ms > 0) {
+    // Every multiple of the period since the epoch, in UTC.
+    for (int64_t t = (after_ms / s.every_ms + 1) * s.every_ms; t <= until_ms; t += s.every_ms) add(t);
+    return;
+  }
+  // A local time of day, each day the clock passes it.
+  for (absl::CivilDay day = absl::ToCivilDay(absl::FromUnixMillis(after_ms), zone);; ++day) {
+    const absl::CivilSecond local(day.year(), day.month(), day.day(), s.minute_of_day / 60, s.minute_of_day % 60, 0);
+    const int64_t t = absl::ToUnixMillis(absl::FromCivil(local, zone));
+    if (t > until_ms) break;
+    if (t > after_ms) add(t);
+  }
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> RuleEngine::scheduledStores() {
+  // Every store with a profile, committed or in the pipeline's current batch.
+  std::vector<std::string> ids;
   SP_RETURN_IF_ERROR(store_.scan(StateTable::kStore, kGlobalPartition, [&](std::string_view key, std::string_view) {
-    store_ids.emplace_back(key);
+    ids.emplace_back(key);
     return true;
   }));
   if (pipeline_records_ != nullptr) {
-    for (std::string& id : pipeline_records_->cachedStoreIds()) store_ids.push_back(std::move(id));
-    std::sort(store_ids.begin(), store_ids.end());
-    store_ids.erase(std::unique(store_ids.begin(), store_ids.end()), store_ids.end());
+    for (std::string& id : pipeline_records_->cachedStoreIds()) ids.push_back(std::move(id));
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   }
-  // Due times in order across rules and stores, so that output is ordered by time.
+  return ids;
+}
+
+Result<std::vector<RuleEngine::ScheduledCustomer>> RuleEngine::scheduledCustomers() {
+  // The customers of the partitions this instance owns, committed or in the
+  // pipeline's current batch (which is newer). By id, so that the order does
+  // not depend on how customers are spread over partitions.
+  std::map<std::string, ScheduledCustomer, std::less<>> by_id;
+  const std::set<int32_t> partitions = owned_partitions_ ? owned_partitions_() : std::set<int32_t>{0};
+  for (int32_t p : partitions) {
+    SP_RETURN_IF_ERROR(store_.scan(StateTable::kCustomer, p, [&](std::string_view key, std::string_view value) {
+      auto state = decodeCustomerState(value);
+      if (!state.isOk()) {
+        log::warn("customer record does not decode; scheduled rules skip it",
+                  {{"partition", std::to_string(p)}, {"customer_id", std::string(key)},
+                   {"error", state.status().message()}});
+        return true;
+      }
+      by_id[std::string(key)] = ScheduledCustomer{p, std::string(key), state->home_store};
+      return true;
+    }));
+  }
+  if (pipeline_records_ != nullptr) {
+    for (auto& [p, id] : pipeline_records_->cachedCustomerIds()) {
+      if (!partitions.contains(p)) continue;
+      const CustomerState* state = pipeline_records_->cachedCustomer(p, id);
+      if (state == nullptr) continue;
+      by_id[id] = ScheduledCustomer{p, id, state->home_store};
+    }
+  }
+  std::vector<ScheduledCustomer> out;
+  out.reserve(by_id.size());
+  for (auto& [id, c] : by_id) out.push_back(std::move(c));
+  return out;
+}
+
+Status RuleEngine::runScheduled(int64_t after_ms, int64_t until_ms) {
+  if (!options_.run_scheduled) return Status::ok();
+  bool for_stores = false;
+  bool for_customers = false;
+  for (const CompiledRule* rule : rules_->scheduled) {
+    const Schedule& s = *rule->spec->schedule;
+    if (!mayBeDue(s, after_ms, until_ms)) continue;
+    (s.for_each == Schedule::ForEach::kCustomerSegment ? for_customers : for_stores) = true;
+  }
+  if (!for_stores && !for_customers) return Status::ok();
+  std::vector<std::string> store_ids;
+  if (for_stores) {
+    SP_ASSIGN_OR_RETURN(store_ids, scheduledStores());
+  }
+  std::vector<ScheduledCustomer> customers;
+  if (for_customers) {
+    SP_ASSIGN_OR_RETURN(customers, scheduledCustomers());
+  }
+  // Due times in order across rules and targets, so that output is ordered
+  // by time. A customer's `at:` times are those of its home store's zone.
   struct Due {
     int64_t at_ms;
     size_t rule;
-    size_t store;
+    size_t target;  // into store_ids or customers, as the rule runs for
   };
   std::vector<Due> due;
   for (size_t r = 0; r < rules_->scheduled.size(); ++r) {
     const Schedule& s = *rules_->scheduled[r]->spec->schedule;
-    for (size_t i = 0; i < store_ids.size(); ++i) {
-      SP_ASSIGN_OR_RETURN(const StoreRecord* store, storeRecord(store_ids[i]));
-      if (s.every_ms > 0) {
-        // Every multiple of the period since the epoch, in UTC.
-        for (int64_t t = (after_ms / s.every_ms + 1) * s.every_ms; t <= until_ms; t += s.every_ms) {
-          due.push_back({t, r, i});
-        }
-      } else {
-        // A local time of day, in the store's zone, each day the clock passes it.
-        const absl::TimeZone& zone = zoneOf(store);
-        absl::CivilDay day = absl::ToCivilDay(absl::FromUnixMillis(after_ms), zone);
-        for (;; ++day) {
-          const absl::CivilSecond local(day.year(), day.month(), day.day(), s.minute_of_day / 60,
-                                        s.minute_of_day % 60, 0);
-          const int64_t t = absl::ToUnixMillis(absl::FromCivil(local, zone));
-          if (t > until_ms) break;
-          if (t > after_ms) due.push_back({t, r, i});
-        }
-      }
+    if (!mayBeDue(s, after_ms, until_ms)) continue;
+    const bool per_customer = s.for_each == Schedule::ForEach::kCustomerSegment;
+    const size_t targets = per_customer ? customers.size() : store_ids.size();
+    for (size_t i = 0; i < targets; ++i) {
+      SP_ASSIGN_OR_RETURN(const StoreRecord* store, storeRecord(per_customer ? customers[i].home_store : store_ids[i]));
+      forEachDueTime(s, zoneOf(store), after_ms, until_ms, [&](int64_t t) { due.push_back({t, r, i}); });
     }
   }
   std::stable_sort(due.begin(), due.end(), [](const Due& a, const Due& b) { return a.at_ms < b.at_ms; });
   for (const Due& d : due) {
-    SP_ASSIGN_OR_RETURN(const StoreRecord* store, storeRecord(store_ids[d.store]));
-    SP_RETURN_IF_ERROR(runScheduledAt(*rules_->scheduled[d.rule], store_ids[d.store], *store, d.at_ms));
+    const CompiledRule& rule = *rules_->scheduled[d.rule];
+    if (rule.spec->schedule->for_each == Schedule::ForEach::kCustomerSegment) {
+      SP_RETURN_IF_ERROR(runScheduledFor(rule, customers[d.target], d.at_ms));
+    } else {
+      SP_ASSIGN_OR_RETURN(const StoreRecord* store, storeRecord(store_ids[d.target]));
+      SP_RETURN_IF_ERROR(runScheduledAt(rule, store_ids[d.target], *store, d.at_ms));
+    }
   }
   return Status::ok();
 }
@@ -1152,6 +1287,25 @@ Status RuleEngine::runScheduledAt(const CompiledRule& rule, const std::string& s
   ev.bindScheduled(at_ms);
   ev.bindStore(store_id, &store);
   ev.bindNow(at_ms, zoneOf(&store));
+  return fire(rule, ev);
+}
+
+Status RuleEngine::runScheduledFor(const CompiledRule& rule, const ScheduledCustomer& customer, int64_t at_ms) {
+  // Read at the run, not at the scan: an earlier run may have changed it.
+  std::optional<CustomerState> stored;
+  const CustomerState* state =
+      pipeline_records_ != nullptr ? pipeline_records_->cachedCustomer(customer.partition, customer.id) : nullptr;
+  if (state == nullptr) {
+    SP_ASSIGN_OR_RETURN(auto bytes, store_.get(StateTable::kCustomer, customer.partition, customer.id));
+    if (!bytes) return Status::ok();  // gone since the scan
+    SP_ASSIGN_OR_RETURN(stored, decodeCustomerState(*bytes));
+    state = &*stored;
+  }
+  SP_ASSIGN_OR_RETURN(const StoreRecord* store, storeRecord(state->home_store));
+  Evaluation& ev = evaluation();
+  ev.bindScheduledCustomer(at_ms, customer.partition, customer.id, *state);
+  ev.bindStore(state->home_store, store);
+  ev.bindNow(at_ms, zoneOf(store));
   return fire(rule, ev);
 }
 

@@ -96,6 +96,7 @@ class RuleEngine final : public EventProcessor {
 
   // EventProcessor
   void attached(const PipelineRecords& records) override { pipeline_records_ = &records; }
+  Status before(const Event& e) override;
   Status process(const ProcessedEvent& e) override;
   Status tick(int64_t wall_clock_ms) override;
   Status prepareCommit(StateWriteBatch& batch) override;
@@ -114,8 +115,17 @@ class RuleEngine final : public EventProcessor {
                        const absl::TimeZone& zone);
   Status runScheduled(int64_t after_ms, int64_t until_ms);
   Status sweep(int64_t now_ms);
+  // What scheduled rules run for: the stores, and the owned customers.
+  struct ScheduledCustomer {
+    int32_t partition;
+    std::string id;
+    std::string home_store;  // whose zone places its `at:` times
+  };
+  Result<std::vector<std::string>> scheduledStores();
+  Result<std::vector<ScheduledCustomer>> scheduledCustomers();
   Status runScheduledAt(const CompiledRule& rule, const std::string& store_id, const StoreRecord& store,
                         int64_t at_ms);
+  Status runScheduledFor(const CompiledRule& rule, const ScheduledCustomer& customer, int64_t at_ms);
   Status fire(const CompiledRule& rule, Evaluation& ev);
   void announce(const CompiledRule& rule, std::string action, const Evaluation& ev,
                 std::map<std::string, std::string> fields);

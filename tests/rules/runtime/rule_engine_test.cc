@@ -917,3 +917,54 @@ rules:
 
 }  // namespace
 }  // namespace storepulse::rules
+
+namespace storepulse::rules {
+namespace {
+
+// for_each: customer-segment reads the customers from the state store, not
+// only from the pipeline's memory: after a restart nothing is in memory.
+TEST_F(RuleEngineTest, CustomerSegmentRunsForTheStoredCustomersAfterARestart) {
+  const auto rules = compile(R"(
+aggregates:
+  orders_30d: {count: purchase, by: customer_id, window: 30d}
+rules:
+  - id: call-gold
+    at: "10:00"
+    for_each: customer-segment
+    segment: customer.tier == "gold"
+    when: agg.orders_30d == 0
+    cooldown: 1h
+    alert: {to: guide, title: "Call {{customer.name}}"}
+)");
+  start(rules, RuleEngineOptions::Clock::kWall);
+  ASSERT_TRUE(feed({{kCustomers, customer("c1", "An", "gold", "g1", "2024-03-01T08:00:00Z")},
+                    {kCustomers, customer("c2", "Bo", "member", "g2", "2024-03-01T08:00:00Z")},
+                    {kCustomers, customer("c3", "Cy", "gold", "g3", "2024-03-01T08:00:00Z")},
+                    {kPurchases, purchase("o1", "c3", "s1", 50, "2024-03-01T08:30:00Z")}})
+                  .isOk());
+  pipeline_.reset();
+  engine_.reset();
+  start(rules, RuleEngineOptions::Clock::kWall);
+
+  ASSERT_TRUE(engine_->tick(*parseRfc3339Millis("2024-03-01T09:00:00Z")).isOk());  // the clock starts
+  ASSERT_TRUE(engine_->tick(*parseRfc3339Millis("2024-03-01T09:59:59Z")).isOk());
+  EXPECT_TRUE(firings_.empty());
+  ASSERT_TRUE(engine_->tick(*parseRfc3339Millis("2024-03-01T10:00:00Z")).isOk());
+  // c2 is not gold; c3 ordered in the last 30 days.
+  ASSERT_EQ(firings_.size(), 1u);
+  EXPECT_EQ(firings_[0].rule, "call-gold");
+  EXPECT_EQ(firings_[0].fields.at("customer_id"), "c1");
+  EXPECT_EQ(firings_[0].fields.at("recipient"), "g1");
+  EXPECT_EQ(firings_[0].fields.at("title"), "Call An");
+  EXPECT_EQ(firings_[0].fields.at("event_ts"), "2024-03-01T10:00:00Z");
+
+  // The cooldown stamp is the customer's, in the customer's partition.
+  ASSERT_TRUE(pipeline_->flush().isOk());
+  EXPECT_TRUE(store_.get(StateTable::kRule, 0, std::string("c\0call-gold\0c1", 14))->has_value());
+  const auto counters = engine_->counters().at("call-gold");
+  EXPECT_EQ(counters.evaluations, 3u);  // each customer, members or not
+  EXPECT_EQ(counters.fires, 1u);
+}
+
+}  // namespace
+}  // namespace storepulse::rules
