@@ -272,7 +272,9 @@ class Reader {
     }
     if (const YAML::Node by = node["by"]) {
       for (const auto& [name, item] : list(by, what + ".by")) {
-        for (EventType type : spec.on) {
+        // `store` is not a field but the store the event belongs to (its
+        // own, else the customer's last or home store): any event has one.
+        for (EventType type : name == "store" ? std::vector<EventType>{} : spec.on) {
           const EventField* field = findEventField(type, name);
           if (field == nullptr || field->kind != FieldKind::kString) {
             error(item, fmt::format("{}.by: '{}' is not a text field of {} events", what, name, eventTypeName(type)));

@@ -205,6 +205,10 @@ constexpr NamedNumberField kNumberFields[] = {
     {"daily_target", [](const Event& e) { return e.daily_target.value_or(0); }},
 };
 
+// `by: store` is the store an event belongs to (storeIdOf), which the
+// event alone does not say: its field is null, and the engine reads it.
+constexpr std::string_view kEventStoreKey = "store";
+
 // The text of a field; fields that are not text read as empty.
 TextField textField(std::string_view name) {
   for (const NamedTextField& f : kTextFields) {
@@ -287,8 +291,8 @@ struct RuleEngine::Entry {
 struct RuleEngine::AggregatePlan {
   const AggregateSpec* spec = nullptr;
   uint64_t definition = 0;
-  TextField group;                // by[0]: which record holds the window
-  std::vector<TextField> others;  // by[1..]: which window in it
+  TextField group;                // by[0]: which record holds the window; null: the event's store
+  std::vector<TextField> others;  // by[1..]: which window in it; null: the event's store
   TextField text;                 // `field`, for distinct counts
   NumberField number;             // `field`, for sums, min, max and avg
   bool by_customer = false;       // kept in the customer's partition only
@@ -412,14 +416,14 @@ class RuleEngine::Evaluation final : public AggregateLookup {
       // A scheduled run has no event: it reads the windows of its store, or
       // of its customer.
       if (spec.by.size() != 1) return std::nullopt;
-      if (spec.by[0] == "store_id") {
+      if (spec.by[0] == "store_id" || spec.by[0] == kEventStoreKey) {
         group_value = store_id_;
       } else if (spec.by[0] == "customer_id") {
         group_value = customer_id_;
       }
       if (group_value.empty()) return std::nullopt;
     } else {
-      if (!engine_.eventKey(plan, processed_->event)) return std::nullopt;
+      if (!engine_.eventKey(plan, processed_->event, store_id_)) return std::nullopt;
       group_value = engine_.group_value_;
       others = engine_.others_;
     }
@@ -692,12 +696,12 @@ std::optional<AggregateFunction> RuleEngine::functionOf(uint64_t definition) con
   return plans_[it->second].spec->function;
 }
 
-bool RuleEngine::eventKey(const AggregatePlan& plan, const Event& e) {
-  group_value_ = plan.group(e);
+bool RuleEngine::eventKey(const AggregatePlan& plan, const Event& e, std::string_view event_store) {
+  group_value_ = plan.group ? plan.group(e) : event_store;
   if (group_value_.empty()) return false;
   others_.clear();
   for (TextField field : plan.others) {
-    const std::string_view v = field(e);
+    const std::string_view v = field ? field(e) : event_store;
     if (v.empty()) return false;
     others_.push_back(kSep);
     others_.append(v);
@@ -715,8 +719,9 @@ void RuleEngine::planAggregates() {
     AggregatePlan plan;
     plan.spec = &spec;
     plan.definition = rules_->aggregate_definitions[i];
-    plan.group = textField(spec.by[0]);
-    for (size_t b = 1; b < spec.by.size(); ++b) plan.others.push_back(textField(spec.by[b]));
+    auto keyField = [](std::string_view name) { return name == kEventStoreKey ? nullptr : textField(name); };
+    plan.group = keyField(spec.by[0]);
+    for (size_t b = 1; b < spec.by.size(); ++b) plan.others.push_back(keyField(spec.by[b]));
     plan.text = textField(spec.field);
     plan.number = numberField(spec.field);
     plan.by_customer = spec.by[0] == "customer_id";
@@ -788,18 +793,18 @@ Status RuleEngine::process(const ProcessedEvent& e) {
   const std::string store_id = storeIdOf(e);
   SP_ASSIGN_OR_RETURN(const StoreRecord* store, storeRecord(store_id));
   const absl::TimeZone& zone = zoneOf(store);
-  SP_RETURN_IF_ERROR(foldAggregates(e, zone));
+  SP_RETURN_IF_ERROR(foldAggregates(e, store_id, zone));
   return evaluateRules(e, store_id, store, zone);
 }
 
-Status RuleEngine::foldAggregates(const ProcessedEvent& e, const absl::TimeZone& zone) {
+Status RuleEngine::foldAggregates(const ProcessedEvent& e, std::string_view store_id, const absl::TimeZone& zone) {
   const std::vector<int>& indexes = rules_->aggregates_by_event_type[static_cast<size_t>(e.event.type)];
   // Every window first, then the folds: each window is a cache miss (one
   // customer among many), and fetching them all before using any lets the
   // misses overlap instead of following one another.
   for (int index : indexes) {
     const AggregatePlan& plan = plans_[index];
-    if (!eventKey(plan, e.event)) continue;
+    if (!eventKey(plan, e.event, store_id)) continue;
     SP_ASSIGN_OR_RETURN(event_windows_[index], window(e.partition, plan, group_value_, others_, /*create=*/true,
                                                       &event_groups_[plan.group_slot]));
     __builtin_prefetch(event_windows_[index].get());  // an early pointer may go stale: then it only fetches in vain
@@ -993,7 +998,7 @@ Status RuleEngine::fire(const CompiledRule& rule, Evaluation& ev) {
   }
   if (spec.alert) {
     announce(rule, "alert", ev,
-             {{"id", alert.id}, {"severity", alert.severity}, {"title", alert.title},
+             {{"id", alert.id}, {"severity", alert.severity}, {"title", alert.title}, {"body", alert.body},
               {"recipient", alert.recipient}, {"guide_id", alert.guide_id}});
   }
   if (spec.emit) announce(rule, "emit", ev, {{"topic", spec.emit->topic}, {"record", emitted}});

@@ -109,7 +109,8 @@ class RuleEngine final : public EventProcessor {
 
   void pickUpReload();
   Evaluation& evaluation();  // the current rule set's, unbound
-  Status foldAggregates(const ProcessedEvent& e, const absl::TimeZone& zone);
+  // `store_id`: the store the event belongs to, for `by: store`.
+  Status foldAggregates(const ProcessedEvent& e, std::string_view store_id, const absl::TimeZone& zone);
   // `zone`: the store's (zoneOf), which the fold looked up already.
   Status evaluateRules(const ProcessedEvent& e, const std::string& store_id, const StoreRecord* store,
                        const absl::TimeZone& zone);
@@ -148,8 +149,9 @@ class RuleEngine final : public EventProcessor {
   Result<WindowRef> window(int32_t partition, const AggregatePlan& plan, std::string_view group_value,
                            std::string_view others, bool create, Entry** group_memo);
   // Sets group_value_ and others_ to the event's key for `plan`; false
-  // when the event lacks one of its `by` fields.
-  bool eventKey(const AggregatePlan& plan, const Event& e);
+  // when the event lacks one of its `by` fields. `event_store` is the
+  // store the event belongs to, for `by: store`.
+  bool eventKey(const AggregatePlan& plan, const Event& e, std::string_view event_store);
   void planAggregates();  // for the current rule set
   void evictLeastRecentlyUsed();  // the cache is past its bound
   // The function of the current set's aggregate with this definition
