@@ -37,6 +37,8 @@ class PipelineRecords {
   // The same for customers, by the partition that owns them.
   virtual const CustomerState* cachedCustomer(int32_t partition, std::string_view customer_id) const = 0;
   virtual std::vector<std::pair<int32_t, std::string>> cachedCustomerIds() const = 0;
+  // The stock of a product at a store, if the pipeline holds it in memory.
+  virtual const InventoryRecord* cachedInventory(std::string_view store_id, std::string_view sku) const = 0;
 };
 
 struct ProcessedEvent {

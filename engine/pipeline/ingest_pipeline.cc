@@ -200,6 +200,11 @@ std::vector<std::pair<int32_t, std::string>> IngestPipeline::cachedCustomerIds()
   return ids;
 }
 
+const InventoryRecord* IngestPipeline::cachedInventory(std::string_view store_id, std::string_view sku) const {
+  const CachedRecord* record = cache_.find(StateTable::kInventory, kGlobalPartition, inventoryKey(store_id, sku));
+  return record ? std::get_if<InventoryRecord>(&record->value) : nullptr;
+}
+
 Result<IngestPipeline::CachedRecord*> IngestPipeline::applyToState(const Event& event, int32_t partition) {
   CachedRecord* record = nullptr;
   switch (event.type) {

@@ -84,6 +84,7 @@ class IngestPipeline final : public SourceHandler, public PipelineRecords {
   std::vector<std::string> cachedStoreIds() const override;
   const CustomerState* cachedCustomer(int32_t partition, std::string_view customer_id) const override;
   std::vector<std::pair<int32_t, std::string>> cachedCustomerIds() const override;
+  const InventoryRecord* cachedInventory(std::string_view store_id, std::string_view sku) const override;
 
   // One poll of the source, then the batch is handed to the writer (after
   // the previous batch's write is done). An error is fatal for the

@@ -56,7 +56,7 @@ enum class CustomerField : int {
   kLastPurchase, kLastStoreId, kRecentSkus, kCategoryAffinity
 };
 
-enum class StoreField : int { kId, kName, kDailyTarget, kTimezone, kManagerId, kLat, kLon };
+enum class StoreField : int { kId, kName, kDailyTarget, kTimezone, kManagerId, kLat, kLon, kOutOfStockBestSellers };
 
 enum class NowField : int { kTs, kHour, kMinute, kDayOfWeek, kDate };
 
@@ -102,7 +102,8 @@ Result<std::unique_ptr<RuleEnv>> makeRuleEnv(const std::vector<const AggregateSp
                                                                {"timezone", Type::string()},
                                                                {"manager_id", Type::string()},
                                                                {"lat", Type::dbl()},
-                                                               {"lon", Type::dbl()}},
+                                                               {"lon", Type::dbl()},
+                                                               {"out_of_stock_best_sellers", Type::list(Type::string())}},
                                                               /*open=*/false));
   std::vector<cel::FieldDecl> agg_fields;
   for (const AggregateSpec* spec : aggregates) {
@@ -136,6 +137,26 @@ Result<std::unique_ptr<RuleEnv>> makeRuleEnv(const std::vector<const AggregateSp
     return Value::ownedString(fmt::format("{:.0f}%", share * 100));
   };
   SP_RETURN_IF_ERROR(e->env.addOverload("percent", std::move(percent)));
+  // ["a", "b"].join(", ") == "a, b", as cel-go's strings extension has it:
+  // templates list products as people read them, not as JSON.
+  cel::Overload join;
+  join.id = "list_join_string";
+  join.params = {Type::list(Type::string()), Type::string()};
+  join.result = Type::string();
+  join.receiver_style = true;
+  join.cost_grows_with_size = true;
+  join.foldable = true;
+  join.impl = [](std::span<const Value> args) {
+    std::string out;
+    const auto& items = args[0].listValue();
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (items[i].kind() != cel::ValueKind::kString) return Value::error("join: the list holds a non-string");
+      if (i > 0) out += args[1].stringValue();
+      out += items[i].stringValue();
+    }
+    return Value::ownedString(std::move(out));
+  };
+  SP_RETURN_IF_ERROR(e->env.addOverload("join", std::move(join)));
   return e;
 }
 
@@ -291,6 +312,7 @@ bool StoreObject::has(int field) const {
     case StoreField::kManagerId: return !r.manager_id.empty();
     case StoreField::kLat: return r.lat.has_value();
     case StoreField::kLon: return r.lon.has_value();
+    case StoreField::kOutOfStockBestSellers: return !insights_->outOfStockBestSellers(id_).empty();
   }
   return false;
 }
@@ -305,6 +327,7 @@ Value StoreObject::get(int field) const {
     case StoreField::kManagerId: return Value::stringView(r.manager_id);
     case StoreField::kLat: return Value::ofDouble(r.lat.value_or(0));
     case StoreField::kLon: return Value::ofDouble(r.lon.value_or(0));
+    case StoreField::kOutOfStockBestSellers: return stringList(insights_->outOfStockBestSellers(id_));
   }
   return Value::error("no such field");
 }

@@ -87,13 +87,24 @@ class CustomerObject final : public cel::ObjectValue {
   const CustomerState* state_ = nullptr;
 };
 
-// `store`: the store's profile from the global store table.
+// What `store` knows beyond its profile, from the engine's state.
+class StoreInsights {
+ public:
+  virtual ~StoreInsights() = default;
+  // Of the store's ten best sellers (units sold in the last 28 days), those
+  // out of stock there now, best first.
+  virtual const std::vector<std::string>& outOfStockBestSellers(std::string_view store_id) const = 0;
+};
+
+// `store`: the store's profile from the global store table, and what
+// `insights` adds.
 class StoreObject final : public cel::ObjectValue {
  public:
   explicit StoreObject(const RuleEnv& env) : env_(env) {}
-  void bind(std::string_view id, const StoreRecord& record) {
+  void bind(std::string_view id, const StoreRecord& record, const StoreInsights& insights) {
     id_ = id;
     record_ = &record;
+    insights_ = &insights;
   }
 
   const cel::ObjectType& objectType() const override { return *env_.store_type; }
@@ -104,6 +115,7 @@ class StoreObject final : public cel::ObjectValue {
   const RuleEnv& env_;
   std::string_view id_;
   const StoreRecord* record_ = nullptr;
+  const StoreInsights* insights_ = nullptr;
 };
 
 // Answers `agg.<name>` for the key of the current evaluation.

@@ -61,7 +61,13 @@ class Compiler {
   }
 
  private:
+  // What the engine must keep for the set's expressions to read.
+  void noteReads(const Expression& e) {
+    if (e.text.find("out_of_stock_best_sellers") != std::string::npos) set_.reads_best_sellers = true;
+  }
+
   std::optional<cel::Program> compile(const Expression& e, std::string_view what, bool must_be_bool = false) {
+    noteReads(e);
     cel::CompileResult result = cel::Program::compile(e.text, set_.env->env);
     for (const cel::Diagnostic& d : result.diagnostics) {
       diagnostics_.push_back(
@@ -139,6 +145,7 @@ class Compiler {
 
   // `text` compiles: its conjuncts, each added to the set once.
   std::vector<int> conjuncts(const Expression& e, std::string_view what) {
+    noteReads(e);
     auto parts = cel::Program::compileConjuncts(e.text, set_.env->env);
     std::vector<int> ids;
     if (!parts.isOk()) {

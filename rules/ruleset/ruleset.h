@@ -50,6 +50,9 @@ struct CompiledRule {
 
 struct CompiledRuleSet : RuleSet {
   std::unique_ptr<RuleEnv> env;
+  // Some expression reads store.out_of_stock_best_sellers: the engine then
+  // keeps each store's units sold by product (RuleEngine).
+  bool reads_best_sellers = false;
   std::vector<CompiledRule> compiled;  // highest priority first, then file order
   // Every distinct conjunct of the rules' conditions, once: an event
   // evaluates each at most once, however many rules share it.

@@ -31,6 +31,7 @@ constexpr char kSep = '\0';
 // definition in a cache line or two. A commit writes only the windows the
 // batch changed, as a merge into the stored record (keyed_record.h).
 struct AggregateGroup {
+  std::vector<uint64_t> ids;  // entryId(definition, others): what a window is found by
   std::vector<uint64_t> definitions;
   std::vector<std::string> others;  // each other `by` value after a \0; empty for most
   std::vector<WindowedAggregate> windows;
@@ -41,22 +42,26 @@ struct AggregateGroup {
   uint64_t generation = 0;  // the rule set it was last purged for (RuleEngine::groupEntry)
 
   size_t size() const { return windows.size(); }
-  // The index of the window, or size() when there is none.
-  size_t find(uint64_t definition, std::string_view other_values) const {
-    for (size_t i = 0; i < definitions.size(); ++i) {
-      if (definitions[i] == definition && others[i] == other_values) return i;
+  // The index of the window, or size() when there is none. By id first, a
+  // scan of integers: a store's record keyed by product holds a window per
+  // product, and comparing each one's text key made that scan slow.
+  size_t find(uint64_t id, uint64_t definition, std::string_view other_values) const {
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (ids[i] == id && definitions[i] == definition && others[i] == other_values) return i;
     }
     return size();
   }
-  size_t add(uint64_t definition, std::string_view other_values, WindowedAggregate window) {
+  size_t add(uint64_t id, uint64_t definition, std::string_view other_values, WindowedAggregate window) {
     if (windows.size() == windows.capacity()) {
       // A customer gains windows one product at a time: grow in steps, not by one.
       const size_t capacity = std::max<size_t>(8, 2 * windows.size());
+      ids.reserve(capacity);
       definitions.reserve(capacity);
       others.reserve(capacity);
       windows.reserve(capacity);
       changed.reserve(capacity);
     }
+    ids.push_back(id);
     definitions.push_back(definition);
     others.emplace_back(other_values);
     windows.push_back(std::move(window));
@@ -70,6 +75,7 @@ struct AggregateGroup {
     for (size_t i = 0; i < size(); ++i) {
       if (drop(definitions[i], windows[i])) continue;
       if (kept != i) {
+        ids[kept] = ids[i];
         definitions[kept] = definitions[i];
         others[kept] = std::move(others[i]);
         windows[kept] = std::move(windows[i]);
@@ -78,6 +84,7 @@ struct AggregateGroup {
       ++kept;
     }
     const size_t dropped = size() - kept;
+    ids.resize(kept);
     definitions.resize(kept);
     others.resize(kept);
     windows.resize(kept);
@@ -121,7 +128,7 @@ void encodeGroup(const AggregateGroup& g, bool only_changed, std::string& out, s
     w.str(g.others[i]);
     g.windows[i].encode(body);
     w.str(body);
-    keyed_record::add(out, entryId(g.definitions[i], g.others[i]), scratch);
+    keyed_record::add(out, g.ids[i], scratch);
   }
 }
 
@@ -161,7 +168,7 @@ Result<size_t> decodeGroup(std::string_view bytes, AggregateGroup& g, const Func
       continue;
     }
     SP_ASSIGN_OR_RETURN(auto window, WindowedAggregate::decode(body, *function));
-    g.add(definition, other_values, std::move(window));
+    g.add(entryId(definition, other_values), definition, other_values, std::move(window));
   }
   if (r.failed() || !r.atEnd()) return Status(ErrorCode::kCorruption, "aggregate record is truncated or too long");
   // Windows left out stay in the stored record until it is written whole.
@@ -272,6 +279,27 @@ std::string display(const cel::Value& v) {
   return j.is_string() ? j.get<std::string>() : j.dump();
 }
 
+// Units sold per store and product over 28 days, in days: what
+// store.out_of_stock_best_sellers ranks. Kept like a declared aggregate
+// `by: [store_id, sku]` (in the store's records of each partition) when a
+// rule reads it; its name is no aggregate name a rule file can declare.
+const AggregateSpec& bestSellerTally() {
+  static const AggregateSpec spec = [] {
+    AggregateSpec s;
+    s.name = "storepulse:units_sold_28d";
+    s.function = AggregateFunction::kSum;
+    s.on = {EventType::kPurchase};
+    s.field = "qty";
+    s.by = {"store_id", "sku"};
+    s.window.size_ms = 28 * 24 * 3600 * 1000LL;
+    s.window.step_ms = 24 * 3600 * 1000LL;
+    s.allowed_lateness_ms = 24 * 3600 * 1000LL;
+    return s;
+  }();
+  return spec;
+}
+constexpr size_t kBestSellers = 10;  // how many of a store's products rank as its best sellers
+
 // Logging every failed evaluation would let one bad rule flood the log;
 // the metric counts them all.
 constexpr uint64_t kErrorsLoggedPerRule = 5;
@@ -301,7 +329,7 @@ struct RuleEngine::AggregatePlan {
 
 // The variables of one evaluation, bound to the event (or store and time)
 // it is about; one per event or scheduled run, reused across its rules.
-class RuleEngine::Evaluation final : public AggregateLookup {
+class RuleEngine::Evaluation final : public AggregateLookup, public StoreInsights {
  public:
   Evaluation(RuleEngine& engine, const CompiledRuleSet& rules)
       : engine_(engine), env_(*rules.env), activation_(env_.env), event_(env_), customer_(env_), store_(env_), agg_(env_),
@@ -325,6 +353,7 @@ class RuleEngine::Evaluation final : public AggregateLookup {
     scheduled_ = false;
     customer_id_ = {};
     customer_state_ = nullptr;
+    best_sellers_done_ = false;
     std::fill(memo_done_.begin(), memo_done_.end(), 0);
     std::fill(conjuncts_.begin(), conjuncts_.end(), kUnknown);
     std::fill(operand_state_.begin(), operand_state_.end(), kUnknown);
@@ -344,7 +373,7 @@ class RuleEngine::Evaluation final : public AggregateLookup {
   void bindStore(std::string_view id, const StoreRecord* record) {
     store_id_ = id;
     if (record != nullptr) {
-      store_.bind(store_id_, *record);
+      store_.bind(store_id_, *record, *this);
       activation_.setObject(env_.store_slot, store_);
     }
     store_record_ = record;
@@ -462,6 +491,15 @@ class RuleEngine::Evaluation final : public AggregateLookup {
     return total;
   }
 
+  // Computed once per evaluation: the store does not change within one.
+  const std::vector<std::string>& outOfStockBestSellers(std::string_view store_id) const override {
+    if (!best_sellers_done_) {
+      best_sellers_ = engine_.outOfStockBestSellers(store_id, eval_ts_ms_, zone_, partition());
+      best_sellers_done_ = true;
+    }
+    return best_sellers_;
+  }
+
   const ProcessedEvent* processed() const { return processed_; }
   const StoreRecord* storeRecord() const { return store_record_; }
   const std::string& storeId() const { return store_id_; }
@@ -493,6 +531,8 @@ class RuleEngine::Evaluation final : public AggregateLookup {
   bool scheduled_ = false;
   std::string_view customer_id_;
   const CustomerState* customer_state_ = nullptr;
+  mutable bool best_sellers_done_ = false;
+  mutable std::vector<std::string> best_sellers_;
   mutable std::vector<std::optional<AggregateResult>> memo_ = std::vector<std::optional<AggregateResult>>(env_.aggregates.size());
   mutable std::vector<char> memo_done_ = std::vector<char>(env_.aggregates.size(), 0);
 
@@ -678,10 +718,11 @@ Result<RuleEngine::WindowRef> RuleEngine::window(int32_t partition, const Aggreg
     if (group_memo != nullptr) *group_memo = e;
   }
   auto& group = std::get<AggregateGroup>(e->value);
-  size_t index = group.find(plan.definition, others);
+  const uint64_t id = entryId(plan.definition, others);
+  size_t index = group.find(id, plan.definition, others);
   if (index == group.size()) {
     if (!create) return WindowRef{};
-    index = group.add(plan.definition, others, WindowedAggregate());
+    index = group.add(id, plan.definition, others, WindowedAggregate());
   }
   return WindowRef{e, index};
 }
@@ -714,11 +755,10 @@ void RuleEngine::planAggregates() {
   plans_.clear();
   plan_by_definition_.clear();
   std::vector<std::string_view> group_fields;
-  for (size_t i = 0; i < rules_->env->aggregates.size(); ++i) {
-    const AggregateSpec& spec = *rules_->env->aggregates[i];
+  auto add = [&](const AggregateSpec& spec, uint64_t definition) {
     AggregatePlan plan;
     plan.spec = &spec;
-    plan.definition = rules_->aggregate_definitions[i];
+    plan.definition = definition;
     auto keyField = [](std::string_view name) { return name == kEventStoreKey ? nullptr : textField(name); };
     plan.group = keyField(spec.by[0]);
     for (size_t b = 1; b < spec.by.size(); ++b) plan.others.push_back(keyField(spec.by[b]));
@@ -728,9 +768,16 @@ void RuleEngine::planAggregates() {
     auto slot = std::find(group_fields.begin(), group_fields.end(), spec.by[0]);
     plan.group_slot = static_cast<size_t>(slot - group_fields.begin());
     if (slot == group_fields.end()) group_fields.push_back(spec.by[0]);
-    plan_by_definition_.emplace(plan.definition, static_cast<int>(i));
+    plan_by_definition_.emplace(plan.definition, static_cast<int>(plans_.size()));
     plans_.push_back(std::move(plan));
+    return static_cast<int>(plans_.size()) - 1;
+  };
+  for (size_t i = 0; i < rules_->env->aggregates.size(); ++i) {
+    add(*rules_->env->aggregates[i], rules_->aggregate_definitions[i]);
   }
+  // After the declared ones, so that their indexes stay those of RuleEnv.
+  const AggregateSpec& tally = bestSellerTally();
+  best_seller_plan_ = rules_->reads_best_sellers ? add(tally, tally.definitionFingerprint()) : -1;
   event_groups_.assign(group_fields.size(), nullptr);
   event_windows_.assign(plans_.size(), WindowRef{});
 }
@@ -785,7 +832,10 @@ Status RuleEngine::before(const Event& e) {
 
 Status RuleEngine::process(const ProcessedEvent& e) {
   const size_t type = static_cast<size_t>(e.event.type);
-  if (rules_->aggregates_by_event_type[type].empty() && rules_->by_event_type[type].empty()) return Status::ok();
+  const bool tallies = best_seller_plan_ >= 0 && e.event.type == EventType::kPurchase;
+  if (rules_->aggregates_by_event_type[type].empty() && rules_->by_event_type[type].empty() && !tallies) {
+    return Status::ok();
+  }
   std::fill(event_groups_.begin(), event_groups_.end(), nullptr);
   std::fill(event_windows_.begin(), event_windows_.end(), WindowRef{});
   // The store the event belongs to: `store` in expressions, and the zone of
@@ -832,6 +882,9 @@ Status RuleEngine::foldAggregates(const ProcessedEvent& e, std::string_view stor
     std::get<AggregateGroup>(ref.group->value).changed[ref.index] = 1;
     markDirty(ref.group);
   }
+  if (best_seller_plan_ >= 0 && e.event.type == EventType::kPurchase && !e.event.store_id.empty()) {
+    SP_RETURN_IF_ERROR(foldUnitsSold(e, zone));
+  }
   if (!late.empty()) {
     // The event still updated the customer and every aggregate it was in
     // time for; the dead letter records which windows it missed.
@@ -839,6 +892,77 @@ Status RuleEngine::foldAggregates(const ProcessedEvent& e, std::string_view stor
     sent_dead_letters_ = true;
   }
   return Status::ok();
+}
+
+Status RuleEngine::foldUnitsSold(const ProcessedEvent& e, const absl::TimeZone& zone) {
+  const AggregatePlan& plan = plans_[best_seller_plan_];
+  for (const LineItem& item : e.event.items) {
+    if (item.sku.empty() || item.qty <= 0) continue;
+    others_.assign(1, kSep);
+    others_.append(item.sku);
+    SP_ASSIGN_OR_RETURN(WindowRef ref, window(e.partition, plan, e.event.store_id, others_, /*create=*/true,
+                                              &event_groups_[plan.group_slot]));
+    // A day's lateness is plenty for a 28-day ranking; later sales are
+    // left out of it quietly, not dead-lettered as a rule's would be.
+    if (ref.get()->add(*plan.spec, e.event.ts_ms, static_cast<double>(item.qty), 0, &zone) ==
+        WindowedAggregate::Fold::kLate) {
+      continue;
+    }
+    std::get<AggregateGroup>(ref.group->value).changed[ref.index] = 1;
+    markDirty(ref.group);
+  }
+  return Status::ok();
+}
+
+std::vector<std::string> RuleEngine::outOfStockBestSellers(std::string_view store_id, int64_t at_ms,
+                                                           const absl::TimeZone& zone, int32_t partition) {
+  if (best_seller_plan_ < 0 || store_id.empty()) return {};
+  const AggregatePlan& plan = plans_[best_seller_plan_];
+  // Units by product, summed over the partitions this instance owns, as
+  // store-keyed windows are.
+  std::map<std::string, double, std::less<>> units;
+  std::set<int32_t> partitions = owned_partitions_ ? owned_partitions_() : std::set<int32_t>{0};
+  partitions.insert(kGlobalPartition);
+  partitions.insert(partition);
+  for (int32_t p : partitions) {
+    auto e = groupEntry(p, plan, store_id);
+    if (!e.isOk()) {
+      log::warn("cannot read a store's units sold", {{"store_id", std::string(store_id)},
+                                                      {"partition", std::to_string(p)},
+                                                      {"error", e.status().toString()}});
+      continue;
+    }
+    const auto& group = std::get<AggregateGroup>((*e)->value);
+    for (size_t i = 0; i < group.size(); ++i) {
+      if (group.definitions[i] != plan.definition) continue;
+      const double sold = group.windows[i].at(*plan.spec, at_ms, &zone).sum;
+      if (sold > 0) units[group.others[i].substr(1)] += sold;  // others: "\0sku"
+    }
+  }
+  std::vector<std::pair<double, std::string_view>> ranked;
+  for (const auto& [sku, sold] : units) ranked.emplace_back(sold, sku);
+  const size_t best = std::min(kBestSellers, ranked.size());
+  std::partial_sort(ranked.begin(), ranked.begin() + best, ranked.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  std::vector<std::string> out;
+  for (size_t i = 0; i < best; ++i) {
+    const std::string_view sku = ranked[i].second;
+    std::optional<InventoryRecord> stored;
+    const InventoryRecord* stock =
+        pipeline_records_ != nullptr ? pipeline_records_->cachedInventory(store_id, sku) : nullptr;
+    if (stock == nullptr) {
+      auto bytes = store_.get(StateTable::kInventory, kGlobalPartition, inventoryKey(store_id, sku));
+      if (bytes.isOk() && *bytes) {
+        auto decoded = decodeInventoryRecord(**bytes);
+        if (decoded.isOk()) stored = std::move(*decoded);
+      }
+      stock = stored ? &*stored : nullptr;
+    }
+    // A product with no stock record is not known to be out of stock.
+    if (stock != nullptr && stock->available <= 0) out.emplace_back(sku);
+  }
+  return out;
 }
 
 Status RuleEngine::evaluateRules(const ProcessedEvent& e, const std::string& store_id, const StoreRecord* store,

@@ -114,6 +114,10 @@ class RuleEngine final : public EventProcessor {
   // `zone`: the store's (zoneOf), which the fold looked up already.
   Status evaluateRules(const ProcessedEvent& e, const std::string& store_id, const StoreRecord* store,
                        const absl::TimeZone& zone);
+  // Purchases' units sold per store and product (store.out_of_stock_best_sellers).
+  Status foldUnitsSold(const ProcessedEvent& e, const absl::TimeZone& zone);
+  std::vector<std::string> outOfStockBestSellers(std::string_view store_id, int64_t at_ms, const absl::TimeZone& zone,
+                                                 int32_t partition);
   Status runScheduled(int64_t after_ms, int64_t until_ms);
   Status sweep(int64_t now_ms);
   // What scheduled rules run for: the stores, and the owned customers.
@@ -188,6 +192,7 @@ class RuleEngine final : public EventProcessor {
 
   std::vector<AggregatePlan> plans_;  // by aggregate index of rules_
   std::unordered_map<uint64_t, int> plan_by_definition_;
+  int best_seller_plan_ = -1;  // in plans_, when the rule set reads best sellers
   uint64_t generation_ = 0;  // counts rule sets
   // Of the event being processed: its group records by AggregatePlan::
   // group_slot, and the windows the fold updated, by aggregate index.
