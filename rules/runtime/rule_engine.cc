@@ -1448,6 +1448,15 @@ Status RuleEngine::prepareCommit(StateWriteBatch& batch) {
   // not use made later batches read most of the working set back (a
   // customer's record of a hundred windows each time).
   if (cache_.size() > options_.cache_max_records) evictLeastRecentlyUsed();
+  if (options_.run_scheduled) {
+    // The global tables' aggregates are the global pipeline's engine's to
+    // fold; the engine that runs scheduled rules (the group one) only reads
+    // them, and reads them again after each commit to see that engine's
+    // updates (as store profiles, below).
+    cache_.eraseIf([](const Entry& e) {
+      return !e.dirty && e.table == StateTable::kAggregate && e.partition == kGlobalPartition;
+    });
+  }
   // What was sent must be stored before the offsets that produced it move.
   if (sent_output_) {
     SP_RETURN_IF_ERROR(output_.flush(options_.flush_timeout));

@@ -968,3 +968,69 @@ rules:
 
 }  // namespace
 }  // namespace storepulse::rules
+
+namespace storepulse::rules {
+namespace {
+
+// An instance runs two engines on one store (engine/app/engine.cc): the
+// global tables' one folds inventory events into store-keyed aggregates,
+// the group one, which runs the scheduled rules, only reads them. It reads
+// them again after each of its commits, so a later run sees the global
+// engine's updates, not the figure it cached first.
+TEST(RuleEngineOfTwoPipelinesTest, ScheduledRulesSeeTheGlobalEnginesLaterAggregateUpdates) {
+  const auto rules = compile(R"(
+aggregates:
+  restocks: {count: inventory, by: store_id, window: 1d}
+rules:
+  - id: restock-report
+    every: 1h
+    for_each: store
+    alert: {to: store_manager, title: "{{store.name}} restocks {{agg.restocks}}"}
+)");
+  ASSERT_NE(rules, nullptr);
+  MemoryStateStore store;
+  RecordingDeadLetterSink dead_letters;
+  RecordingOutputSink global_output;
+  RecordingOutputSink group_output;
+  RuleEngineOptions o;
+  o.clock = RuleEngineOptions::Clock::kWall;
+  o.flush_timeout = std::chrono::milliseconds(10);
+  o.run_scheduled = false;
+  RuleEngine global_rules(o, rules, store, global_output, dead_letters, nullptr);
+  global_rules.setOwnedPartitions([] { return std::set<int32_t>{}; });
+  o.run_scheduled = true;
+  RuleEngine group_rules(o, rules, store, group_output, dead_letters, nullptr);
+  std::vector<std::string> titles;
+  group_rules.setFiringListener([&](const Firing& f) { titles.push_back(f.fields.at("title")); });
+
+  PipelineOptions p;
+  p.batch_max_wait = std::chrono::milliseconds(1);
+  p.dead_letter_flush_timeout = std::chrono::milliseconds(10);
+  p.topics = {{kInventory, EventType::kInventory}, {kStores, EventType::kStore}};
+  IngestPipeline global_pipeline(p, store, dead_letters, nullptr);
+  global_pipeline.addProcessor(global_rules);
+  p.topics = {{kClicks, EventType::kClick}};
+  IngestPipeline group_pipeline(p, store, dead_letters, nullptr);
+  group_pipeline.addProcessor(group_rules);
+  FakeEventSource global_source;
+  global_source.scheduleAssign({{kInventory, 0}, {kStores, 0}});
+
+  auto global_feed = [&](const std::string& topic, const std::string& payload) {
+    global_source.append(topic, 0, payload);
+    ASSERT_TRUE(global_pipeline.runOnce(global_source).isOk());
+    ASSERT_TRUE(global_pipeline.flush().isOk());
+  };
+  global_feed(kStores, R"({"store_id":"s1","name":"Main","manager_id":"m1"})");
+  global_feed(kInventory, inventory("s1", "a", 5, "2024-03-01T08:00:00Z"));
+
+  ASSERT_TRUE(group_rules.tick(*parseRfc3339Millis("2024-03-01T09:30:00Z")).isOk());  // the clock starts
+  ASSERT_TRUE(group_rules.tick(*parseRfc3339Millis("2024-03-01T10:00:00Z")).isOk());
+  ASSERT_TRUE(group_pipeline.flush().isOk());
+  global_feed(kInventory, inventory("s1", "b", 5, "2024-03-01T10:30:00Z"));
+  ASSERT_TRUE(group_rules.tick(*parseRfc3339Millis("2024-03-01T11:00:00Z")).isOk());
+
+  EXPECT_THAT(titles, ElementsAre("Main restocks 1", "Main restocks 2"));
+}
+
+}  // namespace
+}  // namespace storepulse::rules
