@@ -53,7 +53,7 @@ std::vector<cel::FieldDecl> eventFieldDecls() {
 
 enum class CustomerField : int {
   kId, kName, kTier, kGuideId, kHomeStore, kTags, kLifetimeSpend, kOrderCount, kFirstSeen, kLastSeen,
-  kLastPurchase, kLastStoreId, kRecentSkus, kCategoryAffinity
+  kLastPurchase, kLastStoreId, kRecentSkus, kCategoryAffinity, kAttributes
 };
 
 enum class StoreField : int { kId, kName, kDailyTarget, kTimezone, kManagerId, kLat, kLon, kOutOfStockBestSellers };
@@ -93,7 +93,8 @@ Result<std::unique_ptr<RuleEnv>> makeRuleEnv(const std::vector<const AggregateSp
                                                 {"last_purchase", Type::timestamp()},
                                                 {"last_store_id", Type::string()},
                                                 {"recent_skus", Type::list(Type::string())},
-                                                {"category_affinity", Type::map(Type::string(), Type::integer())}},
+                                                {"category_affinity", Type::map(Type::string(), Type::integer())},
+                                                {"attributes", Type::map(Type::string(), Type::string())}},
                                                /*open=*/false));
   SP_ASSIGN_OR_RETURN(e->store_type, e->env.declareObjectType("storepulse.Store",
                                                               {{"id", Type::string()},
@@ -267,6 +268,7 @@ bool CustomerObject::has(int field) const {
     case CustomerField::kLastStoreId: return !s.last_store_id.empty();
     case CustomerField::kRecentSkus: return !s.recent_items.empty();
     case CustomerField::kCategoryAffinity: return !s.category_affinity.empty();
+    case CustomerField::kAttributes: return !attributes_->attributesOf(id_).empty();
   }
   return false;
 }
@@ -295,6 +297,13 @@ Value CustomerObject::get(int field) const {
       std::vector<cel::MapValue::Entry> entries;
       for (const CategoryWeight& c : s.category_affinity) {
         entries.emplace_back(Value::stringView(c.category), Value::ofInt(c.weight));
+      }
+      return cel::MapValue::make(std::move(entries));
+    }
+    case CustomerField::kAttributes: {
+      std::vector<cel::MapValue::Entry> entries;
+      for (const auto& [name, value] : attributes_->attributesOf(id_)) {
+        entries.emplace_back(Value::ownedString(name), Value::ownedString(value));
       }
       return cel::MapValue::make(std::move(entries));
     }

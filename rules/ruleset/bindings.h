@@ -68,13 +68,23 @@ class EventObject final : public cel::ObjectValue {
   mutable std::shared_ptr<const void> extra_;
 };
 
-// `customer`: the customer's state after the event was folded in.
+// The attributes rules' `tag` actions set on customers, by tag name.
+using Attributes = std::vector<std::pair<std::string, std::string>>;  // sorted by name
+class CustomerAttributes {
+ public:
+  virtual ~CustomerAttributes() = default;
+  virtual const Attributes& attributesOf(std::string_view customer_id) const = 0;
+};
+
+// `customer`: the customer's state after the event was folded in, and the
+// attributes rules set on them.
 class CustomerObject final : public cel::ObjectValue {
  public:
   explicit CustomerObject(const RuleEnv& env) : env_(env) {}
-  void bind(std::string_view id, const CustomerState& state) {
+  void bind(std::string_view id, const CustomerState& state, const CustomerAttributes& attributes) {
     id_ = id;
     state_ = &state;
+    attributes_ = &attributes;
   }
 
   const cel::ObjectType& objectType() const override { return *env_.customer_type; }
@@ -85,6 +95,7 @@ class CustomerObject final : public cel::ObjectValue {
   const RuleEnv& env_;
   std::string_view id_;
   const CustomerState* state_ = nullptr;
+  const CustomerAttributes* attributes_ = nullptr;
 };
 
 // What `store` knows beyond its profile, from the engine's state.

@@ -300,6 +300,35 @@ const AggregateSpec& bestSellerTally() {
 }
 constexpr size_t kBestSellers = 10;  // how many of a store's products rank as its best sellers
 
+// A customer's attributes (what `tag` actions set) are one rule record, so
+// that `customer.attributes` is one read.
+std::string attributesKey(std::string_view customer_id) {
+  std::string key = "a";
+  key.push_back(kSep);
+  key.append(customer_id);
+  return key;
+}
+std::string encodeAttributes(const Attributes& attributes) {
+  std::string out;
+  Encoder w(out);
+  w.u64(attributes.size());
+  for (const auto& [name, value] : attributes) {
+    w.str(name);
+    w.str(value);
+  }
+  return out;
+}
+Result<Attributes> decodeAttributes(std::string_view bytes) {
+  Decoder r(bytes);
+  Attributes out;
+  for (uint64_t n = r.u64(); n > 0 && !r.failed(); --n) {
+    std::string name(r.view());
+    out.emplace_back(std::move(name), std::string(r.view()));
+  }
+  if (r.failed() || !r.atEnd()) return Status(ErrorCode::kCorruption, "customer attributes record does not decode");
+  return out;
+}
+
 // Logging every failed evaluation would let one bad rule flood the log;
 // the metric counts them all.
 constexpr uint64_t kErrorsLoggedPerRule = 5;
@@ -329,7 +358,7 @@ struct RuleEngine::AggregatePlan {
 
 // The variables of one evaluation, bound to the event (or store and time)
 // it is about; one per event or scheduled run, reused across its rules.
-class RuleEngine::Evaluation final : public AggregateLookup, public StoreInsights {
+class RuleEngine::Evaluation final : public AggregateLookup, public StoreInsights, public CustomerAttributes {
  public:
   Evaluation(RuleEngine& engine, const CompiledRuleSet& rules)
       : engine_(engine), env_(*rules.env), activation_(env_.env), event_(env_), customer_(env_), store_(env_), agg_(env_),
@@ -354,6 +383,7 @@ class RuleEngine::Evaluation final : public AggregateLookup, public StoreInsight
     customer_id_ = {};
     customer_state_ = nullptr;
     best_sellers_done_ = false;
+    attributes_done_ = false;
     std::fill(memo_done_.begin(), memo_done_.end(), 0);
     std::fill(conjuncts_.begin(), conjuncts_.end(), kUnknown);
     std::fill(operand_state_.begin(), operand_state_.end(), kUnknown);
@@ -364,7 +394,7 @@ class RuleEngine::Evaluation final : public AggregateLookup, public StoreInsight
     event_.bind(e.event, e.message.payload);
     activation_.setObject(env_.event_slot, event_);
     if (e.customer != nullptr) {
-      customer_.bind(e.event.customer_id, *e.customer);
+      customer_.bind(e.event.customer_id, *e.customer, *this);
       activation_.setObject(env_.customer_slot, customer_);
     }
     partition_ = e.partition;
@@ -398,7 +428,7 @@ class RuleEngine::Evaluation final : public AggregateLookup, public StoreInsight
     partition_ = partition;
     customer_id_ = id;
     customer_state_ = &state;
-    customer_.bind(id, state);
+    customer_.bind(id, state, *this);
     activation_.setObject(env_.customer_slot, customer_);
   }
 
@@ -500,6 +530,21 @@ class RuleEngine::Evaluation final : public AggregateLookup, public StoreInsight
     return best_sellers_;
   }
 
+  // Read once per evaluation, until a `tag` action changes them.
+  const Attributes& attributesOf(std::string_view customer_id) const override {
+    if (!attributes_done_) {
+      auto read = engine_.attributesOf(partition_, customer_id);
+      if (!read.isOk()) {
+        log::warn("cannot read customer attributes",
+                  {{"customer_id", std::string(customer_id)}, {"error", read.status().toString()}});
+      }
+      attributes_ = read.isOk() ? std::move(*read) : Attributes{};
+      attributes_done_ = true;
+    }
+    return attributes_;
+  }
+  void forgetAttributes() { attributes_done_ = false; }
+
   const ProcessedEvent* processed() const { return processed_; }
   const StoreRecord* storeRecord() const { return store_record_; }
   const std::string& storeId() const { return store_id_; }
@@ -533,6 +578,8 @@ class RuleEngine::Evaluation final : public AggregateLookup, public StoreInsight
   const CustomerState* customer_state_ = nullptr;
   mutable bool best_sellers_done_ = false;
   mutable std::vector<std::string> best_sellers_;
+  mutable bool attributes_done_ = false;
+  mutable Attributes attributes_;
   mutable std::vector<std::optional<AggregateResult>> memo_ = std::vector<std::optional<AggregateResult>>(env_.aggregates.size());
   mutable std::vector<char> memo_done_ = std::vector<char>(env_.aggregates.size(), 0);
 
@@ -914,6 +961,13 @@ Status RuleEngine::foldUnitsSold(const ProcessedEvent& e, const absl::TimeZone& 
   return Status::ok();
 }
 
+Result<Attributes> RuleEngine::attributesOf(int32_t partition, std::string_view customer_id) {
+  SP_ASSIGN_OR_RETURN(Entry * record, entry(StateTable::kRule, partition, attributesKey(customer_id)));
+  const auto* bytes = std::get_if<std::string>(&record->value);
+  if (bytes == nullptr) return Attributes{};
+  return decodeAttributes(*bytes);
+}
+
 std::vector<std::string> RuleEngine::outOfStockBestSellers(std::string_view store_id, int64_t at_ms,
                                                            const absl::TimeZone& zone, int32_t partition) {
   if (best_seller_plan_ < 0 || store_id.empty()) return {};
@@ -1139,10 +1193,18 @@ Status RuleEngine::fire(const CompiledRule& rule, Evaluation& ev) {
   }
   const std::string_view customer_id = event != nullptr ? std::string_view(event->customer_id) : ev.scheduledCustomerId();
   if (spec.tag && !customer_id.empty()) {
-    const std::string key = fmt::format("t{}{}{}{}", kSep, customer_id, kSep, spec.tag->name);
-    SP_ASSIGN_OR_RETURN(Entry * tag, entry(StateTable::kRule, ev.partition(), key));
-    tag->value = *tag_value;
-    markDirty(tag);
+    SP_ASSIGN_OR_RETURN(Entry * record, entry(StateTable::kRule, ev.partition(), attributesKey(customer_id)));
+    Attributes attributes;
+    if (const auto* bytes = std::get_if<std::string>(&record->value)) {
+      SP_ASSIGN_OR_RETURN(attributes, decodeAttributes(*bytes));
+    }
+    auto at = std::lower_bound(attributes.begin(), attributes.end(), spec.tag->name,
+                               [](const auto& a, const std::string& name) { return a.first < name; });
+    if (at == attributes.end() || at->first != spec.tag->name) at = attributes.insert(at, {spec.tag->name, ""});
+    at->second = *tag_value;
+    record->value = encodeAttributes(attributes);
+    markDirty(record);
+    ev.forgetAttributes();  // the rules after this one see the new value
   }
   return Status::ok();
 }

@@ -118,6 +118,8 @@ class RuleEngine final : public EventProcessor {
   Status foldUnitsSold(const ProcessedEvent& e, const absl::TimeZone& zone);
   std::vector<std::string> outOfStockBestSellers(std::string_view store_id, int64_t at_ms, const absl::TimeZone& zone,
                                                  int32_t partition);
+  // What `tag` actions set on the customer (customer.attributes).
+  Result<Attributes> attributesOf(int32_t partition, std::string_view customer_id);
   Status runScheduled(int64_t after_ms, int64_t until_ms);
   Status sweep(int64_t now_ms);
   // What scheduled rules run for: the stores, and the owned customers.

@@ -1034,3 +1034,41 @@ rules:
 
 }  // namespace
 }  // namespace storepulse::rules
+
+namespace storepulse::rules {
+namespace {
+
+// A tag is stored with the customer's partition and read back by a later
+// engine: customer.attributes survives a restart.
+TEST_F(RuleEngineTest, CustomerAttributesSetByTagsAreReadAfterARestart) {
+  const auto rules = compile(R"(
+rules:
+  - id: repeat-order
+    on: [purchase]
+    when: has(customer.attributes.last_order)
+    priority: 1
+    alert: {to: audit, title: "after {{customer.attributes.last_order}}, {{customer.attributes.channel}}"}
+  - id: order-tag
+    on: [purchase]
+    tag: {name: last_order, value: event.order_id}
+  - id: channel-tag
+    on: [purchase]
+    tag: {name: channel, value: '"store"'}
+)");
+  start(rules);
+  ASSERT_TRUE(feed({{kPurchases, purchase("o1", "c1", "s1", 10, "2024-03-01T10:00:00Z")}}).isOk());
+  EXPECT_TRUE(store_.get(StateTable::kRule, 0, std::string("a\0c1", 4))->has_value());
+  pipeline_.reset();
+  engine_.reset();
+  firings_.clear();
+  start(rules);
+  ASSERT_TRUE(feed({{kPurchases, purchase("o2", "c1", "s1", 10, "2024-03-02T10:00:00Z")}}).isOk());
+  std::vector<std::string> alerts;
+  for (const Firing& f : firings_) {
+    if (f.action == "alert") alerts.push_back(f.fields.at("title"));
+  }
+  EXPECT_THAT(alerts, ElementsAre("after o1, store"));
+}
+
+}  // namespace
+}  // namespace storepulse::rules
