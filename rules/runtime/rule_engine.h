@@ -138,6 +138,7 @@ class RuleEngine final : public EventProcessor {
                 std::map<std::string, std::string> fields);
 
   Result<Entry*> entry(StateTable table, int32_t partition, std::string_view key);
+  Status load(Entry& e);  // its value as stored
   // The record in `partition` holding `plan`'s windows for the group key
   // `group_value` (see AggregateGroup in the .cc).
   Result<Entry*> groupEntry(int32_t partition, const AggregatePlan& plan, std::string_view group_value);
