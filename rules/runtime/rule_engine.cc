@@ -3,6 +3,7 @@
 #include <absl/time/civil_time.h>
 #include <fmt/format.h>
 
+#include <bit>
 #include <cmath>
 #include <cstring>
 
@@ -27,9 +28,9 @@ constexpr char kSep = '\0';
 // the aggregate and changes with its definition (a reload that changes it
 // starts the window afresh), and by the key's other `by` values.
 //
-// Kept flat, columns side by side: a customer's windows are scanned by
-// definition in a cache line or two. A commit writes only the windows the
-// batch changed, as a merge into the stored record (keyed_record.h).
+// Kept flat, columns side by side, and found by id through a small hash
+// index once there are more than a few. A commit writes only the windows
+// the batch changed, as a merge into the stored record (keyed_record.h).
 struct AggregateGroup {
   std::vector<uint64_t> ids;  // entryId(definition, others): what a window is found by
   std::vector<uint64_t> definitions;
@@ -40,14 +41,29 @@ struct AggregateGroup {
   // some were removed, or the stored record is of an older format.
   bool rewrite = false;
   uint64_t generation = 0;  // the rule set it was last purged for (RuleEngine::groupEntry)
+  // Open addressing on the id (a hash already): index + 1, 0 when free;
+  // empty while the group is small enough to scan.
+  std::vector<uint32_t> slots;
+
+  // Up to this many windows a scan of `ids` (a few cache lines) is as fast,
+  // and a customer's record (about a hundred windows) costs no index memory.
+  static constexpr size_t kScanned = 256;
 
   size_t size() const { return windows.size(); }
-  // The index of the window, or size() when there is none. By id first, a
-  // scan of integers: a store's record keyed by product holds a window per
-  // product, and comparing each one's text key made that scan slow.
+  // The index of the window, or size() when there is none. A store's record
+  // keyed by product holds a window per product it sold, thousands for a
+  // big store: a scan of them per purchase item would grow with the range.
   size_t find(uint64_t id, uint64_t definition, std::string_view other_values) const {
-    for (size_t i = 0; i < ids.size(); ++i) {
-      if (ids[i] == id && definitions[i] == definition && others[i] == other_values) return i;
+    auto matches = [&](size_t i) { return ids[i] == id && definitions[i] == definition && others[i] == other_values; };
+    if (slots.empty()) {
+      for (size_t i = 0; i < ids.size(); ++i) {
+        if (matches(i)) return i;
+      }
+      return size();
+    }
+    const size_t mask = slots.size() - 1;
+    for (size_t at = id & mask; slots[at] != 0; at = (at + 1) & mask) {
+      if (matches(slots[at] - 1)) return slots[at] - 1;
     }
     return size();
   }
@@ -66,7 +82,24 @@ struct AggregateGroup {
     others.emplace_back(other_values);
     windows.push_back(std::move(window));
     changed.push_back(0);
+    if (size() > kScanned && 2 * size() > slots.size()) {
+      reindex();  // at most half full, so that probes stay short
+    } else if (!slots.empty()) {
+      place(size() - 1);
+    }
     return size() - 1;
+  }
+  void place(size_t index) {
+    const size_t mask = slots.size() - 1;
+    size_t at = ids[index] & mask;
+    while (slots[at] != 0) at = (at + 1) & mask;
+    slots[at] = static_cast<uint32_t>(index + 1);
+  }
+  void reindex() {
+    slots.clear();
+    if (size() <= kScanned) return;
+    slots.assign(std::bit_ceil(4 * size()), 0);
+    for (size_t i = 0; i < size(); ++i) place(i);
   }
   // Removes the windows `drop(definition, window)` selects; returns how many.
   template <typename Drop>
@@ -89,7 +122,10 @@ struct AggregateGroup {
     others.resize(kept);
     windows.resize(kept);
     changed.resize(kept);
-    if (dropped > 0) rewrite = true;
+    if (dropped > 0) {
+      rewrite = true;
+      reindex();
+    }
     return dropped;
   }
 };

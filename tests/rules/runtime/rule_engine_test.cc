@@ -1072,3 +1072,34 @@ rules:
 
 }  // namespace
 }  // namespace storepulse::rules
+
+namespace storepulse::rules {
+namespace {
+
+// A store's record keyed by product holds a window per product: past a few
+// hundred they are found through an index, which must find each one again.
+TEST_F(RuleEngineTest, AStoreRecordOfHundredsOfProductWindowsFindsEachAgain) {
+  start(compile(R"(
+aggregates:
+  scans_per_product: {count: scan, by: [store_id, sku], window: 1d}
+rules:
+  - id: second-scan
+    on: [scan]
+    when: agg.scans_per_product == 2
+    alert: {to: audit, title: "{{event.sku}}"}
+)"));
+  constexpr int kProducts = 700;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (int i = 0; i < kProducts; ++i) {  // one event per poll: the fixture's batches hold 100
+      ASSERT_TRUE(poll({{kScans, scan("c1", "s1", fmt::format("p{:04d}", i),
+                                      fmt::format("2024-03-01T1{}:{:02d}:{:02d}Z", pass, i / 60, i % 60))}})
+                      .isOk());
+    }
+    ASSERT_TRUE(pipeline_->flush().isOk());
+  }
+  ASSERT_EQ(firings_.size(), static_cast<size_t>(kProducts));
+  for (int i = 0; i < kProducts; ++i) EXPECT_EQ(firings_[i].fields.at("title"), fmt::format("p{:04d}", i));
+}
+
+}  // namespace
+}  // namespace storepulse::rules
