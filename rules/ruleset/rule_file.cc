@@ -25,11 +25,28 @@ std::string Diagnostic::toString() const {
 
 SourceLocation Expression::locate(int expr_line, int expr_column) const {
   SourceLocation at = where;
+  if (style == Style::kBlock && !folded_lines.empty()) {
+    // Back through the folding: each line of the file gave its text and one
+    // space (or newline) to `text`.
+    size_t offset = 0;
+    for (int line = 1; line < expr_line && offset < text.size(); ++offset) {
+      if (text[offset] == '\n') ++line;
+    }
+    offset += static_cast<size_t>(std::max(expr_column, 1) - 1);
+    size_t line = 0;
+    while (line + 1 < folded_lines.size() && offset > static_cast<size_t>(folded_lines[line])) {
+      offset -= static_cast<size_t>(folded_lines[line]) + 1;
+      ++line;
+    }
+    at.line += 1 + static_cast<int>(line);
+    at.column = block_indent + static_cast<int>(offset) + 1;
+    return at;
+  }
   if (style == Style::kBlock) {
-    // The text starts on the line after the "|"; its indentation is unknown
-    // here, so the column is the expression's own.
+    // The text starts on the line after the "|", each line of it a line of
+    // the file without the block's indentation.
     at.line += expr_line;
-    at.column = expr_column;
+    at.column = block_indent + expr_column;
     return at;
   }
   if (expr_line > 1) {
@@ -39,6 +56,18 @@ SourceLocation Expression::locate(int expr_line, int expr_column) const {
   }
   at.column += expr_column - 1 + (style == Style::kQuoted ? 1 : 0);
   return at;
+}
+
+SourceLocation Expression::locateOffset(size_t offset) const {
+  int line = 1;
+  size_t line_start = 0;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  return locate(line, static_cast<int>(offset - line_start) + 1);
 }
 
 const RuleFileKeys& ruleFileKeys() {
@@ -183,9 +212,54 @@ class Reader {
       e.style = c == '"' || c == '\'' ? Expression::Style::kQuoted
                 : c == '|' || c == '>' ? Expression::Style::kBlock
                                        : Expression::Style::kPlain;
+      if (e.style == Expression::Style::kBlock) blockLines(e, c == '>');
+      if (e.style == Expression::Style::kQuoted && !closed(e.where, c)) {
+        error(e.where, fmt::format("{}: the quote opened here is never closed", what));
+      }
     }
     if (e.text.find_first_not_of(" \t\r\n") == std::string::npos) error(node, fmt::format("{} is empty", what));
     return e;
+  }
+
+  // The lines of a block scalar, which start after its indicator's line:
+  // their indentation (the first non-blank one's), and their lengths when
+  // folded.
+  void blockLines(Expression& e, bool folded) {
+    const auto indentOf = [](const std::string& line) { return static_cast<int>(line.find_first_not_of(' ')); };
+    const auto blank = [](const std::string& line) { return line.find_first_not_of(" \t\r") == std::string::npos; };
+    size_t i = static_cast<size_t>(e.where.line);  // 0-based: the line after the indicator
+    while (i < lines_.size() && blank(lines_[i])) ++i;
+    if (i >= lines_.size()) return;
+    e.block_indent = indentOf(lines_[i]);
+    if (!folded) return;
+    for (i = static_cast<size_t>(e.where.line); i < lines_.size(); ++i) {
+      if (!blank(lines_[i]) && indentOf(lines_[i]) < e.block_indent) break;
+      const int length = static_cast<int>(lines_[i].size()) - e.block_indent;
+      e.folded_lines.push_back(std::max(length, 0));
+    }
+  }
+
+  // Whether the quoted scalar opening at `where` with `quote` closes before
+  // the end of the file: yaml-cpp takes an unclosed one at the end of the
+  // file as running to it, swallowing what follows.
+  bool closed(const SourceLocation& where, char quote) const {
+    size_t line = static_cast<size_t>(where.line - 1);
+    size_t col = static_cast<size_t>(where.column);  // just after the opening quote
+    for (; line < lines_.size(); ++line, col = 0) {
+      const std::string& s = lines_[line];
+      for (; col < s.size(); ++col) {
+        if (quote == '"' && s[col] == '\\') {
+          ++col;  // an escaped character, perhaps a quote
+        } else if (s[col] == quote) {
+          if (quote == '\'' && col + 1 < s.size() && s[col + 1] == '\'') {
+            ++col;  // '' is a quote inside single quotes
+          } else {
+            return true;
+          }
+        }
+      }
+    }
+    return false;
   }
 
   // "{{customer.name}} looks at {{event.sku}}": literals and expressions.
@@ -204,12 +278,12 @@ class Reader {
       if (open > pos) t.parts.push_back({false, s.substr(pos, open - pos), {}});
       const size_t close = s.find("}}", open + 2);
       if (close == std::string::npos) {
-        error(whole.locate(1, static_cast<int>(open) + 1), fmt::format("{}: '{{{{' is never closed by '}}}}'", what));
+        error(whole.locateOffset(open), fmt::format("{}: '{{{{' is never closed by '}}}}'", what));
         break;
       }
       Template::Part part{true, {}, whole};
       part.expression.text = s.substr(open + 2, close - open - 2);
-      part.expression.where = whole.locate(1, static_cast<int>(open) + 3);
+      part.expression.where = whole.locateOffset(open + 2);
       part.expression.style = Expression::Style::kPlain;
       if (part.expression.text.find_first_not_of(" \t") == std::string::npos) {
         error(part.expression.where, fmt::format("{}: '{{{{}}}}' holds no expression", what));

@@ -35,8 +35,15 @@ struct Expression {
   // How the text sits in the YAML: a quoted scalar starts one column after
   // its quote; a block scalar ("|") starts on the next line.
   enum class Style { kPlain, kQuoted, kBlock } style = Style::kPlain;
+  // Block scalars: the indentation of their lines in the file, and for a
+  // folded one (">"), the length of each of its lines there, since folding
+  // joined them into one line of `text`.
+  int block_indent = 0;
+  std::vector<int> folded_lines;
   // Where line/column of the expression text falls in the file.
   SourceLocation locate(int expr_line, int expr_column) const;
+  // Where the character at `offset` of `text` falls in the file.
+  SourceLocation locateOffset(size_t offset) const;
 };
 
 // "Hello {{customer.name}}": literal text and expressions, in order.

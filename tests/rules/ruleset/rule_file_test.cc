@@ -532,11 +532,9 @@ rules:
   for (const Located& l : expressionLocations(body)) EXPECT_EQ(l.line, 8);  // the text starts after the "|"
 }
 
-// Block scalars lose their indentation today (Expression::locate: "its
-// indentation is unknown here") and every part is placed on the text's first
-// line; see bad/pending/template_unclosed_on_second_body_line.yaml. Enable
-// when rule_file.cc accounts for both.
-TEST(ParseRuleFileTest, DISABLED_LocatesTemplateExpressionsInBlockScalarsExactly) {
+// Each part of a block scalar on its own line, the block's indentation
+// counted (bad/template_unclosed_on_second_body_line.yaml is the error case).
+TEST(ParseRuleFileTest, LocatesTemplateExpressionsInBlockScalarsExactly) {
   const RuleFile file = parseGood(R"yaml(
 rules:
   - id: r
@@ -568,8 +566,14 @@ rules:
       customer.tier == "vip" &&
         event.price > 100.0
     tag: {name: t, value: "true"}
+  - id: folded
+    on: click
+    when: >
+      customer.tier == "vip" &&
+      event.price > 100.0
+    tag: {name: t, value: "true"}
 )yaml");
-  ASSERT_EQ(file.rules.size(), 3u);
+  ASSERT_EQ(file.rules.size(), 4u);
   const Expression& plain = file.rules[0].when;
   EXPECT_EQ(plain.style, Expression::Style::kPlain);
   EXPECT_EQ(located(plain.where), (Located{4, 11}));
@@ -586,8 +590,15 @@ rules:
   EXPECT_EQ(block.style, Expression::Style::kBlock);
   EXPECT_EQ(block.text, "customer.tier == \"vip\" &&\n  event.price > 100.0\n");
   EXPECT_EQ(located(block.where), (Located{12, 11}));  // the "|"
-  EXPECT_EQ(block.locate(1, 1).line, 13);
-  EXPECT_EQ(block.locate(2, 3).line, 14);
+  EXPECT_EQ(located(block.locate(1, 1)), (Located{13, 7}));
+  EXPECT_EQ(located(block.locate(2, 3)), (Located{14, 9}));  // the "event" after two more spaces
+
+  // Folding joins the lines with a space; each place maps back to its line.
+  const Expression& folded = file.rules[3].when;
+  EXPECT_EQ(folded.style, Expression::Style::kBlock);
+  EXPECT_EQ(folded.text, "customer.tier == \"vip\" && event.price > 100.0\n");
+  EXPECT_EQ(located(folded.locate(1, 15)), (Located{19, 21}));  // the "=="
+  EXPECT_EQ(located(folded.locate(1, 27)), (Located{20, 7}));   // the "event"
 }
 
 // ---------------------------------------------------------------- tests
