@@ -336,6 +336,11 @@ const AggregateSpec& bestSellerTally() {
 }
 constexpr size_t kBestSellers = 10;  // how many of a store's products rank as its best sellers
 
+// Where the wall-clock schedule has run to, a rule record; and how much of
+// what a restart finds missed it makes up.
+constexpr std::string_view kScheduleMarkKey = std::string_view("s\0scheduled_until", 17);
+constexpr int64_t kMaxCatchUpMs = 24 * 3600 * 1000LL;
+
 // A customer's attributes (what `tag` actions set) are one rule record, so
 // that `customer.attributes` is one read.
 std::string attributesKey(std::string_view customer_id) {
@@ -1297,14 +1302,26 @@ Status RuleEngine::tick(int64_t wall_clock_ms) {
       last_sweep_ms_ = wall_clock_ms;
     }
   }
-  if (!options_.run_scheduled) return Status::ok();
+  if (!options_.run_scheduled || rules_->scheduled.empty()) return Status::ok();
+  // How far the schedule has run is kept with the state, so that a restart
+  // makes up the runs missed while the engine was down (the last day's at
+  // most: a week-old warning helps nobody). A first start makes up nothing.
+  SP_ASSIGN_OR_RETURN(Entry * mark, entry(StateTable::kRule, kGlobalPartition, kScheduleMarkKey));
   if (scheduled_until_ms_ == INT64_MIN) {
-    scheduled_until_ms_ = wall_clock_ms;  // a fresh start does not catch up on the past
-    return Status::ok();
+    scheduled_until_ms_ = wall_clock_ms;
+    if (const auto* bytes = std::get_if<std::string>(&mark->value)) {
+      Decoder r(*bytes);
+      const int64_t stored = r.i64();
+      if (!r.failed() && stored < wall_clock_ms) scheduled_until_ms_ = std::max(stored, wall_clock_ms - kMaxCatchUpMs);
+    }
   }
   if (wall_clock_ms <= scheduled_until_ms_) return Status::ok();
   SP_RETURN_IF_ERROR(runScheduled(scheduled_until_ms_, wall_clock_ms));
   scheduled_until_ms_ = wall_clock_ms;
+  std::string bytes;
+  Encoder(bytes).i64(scheduled_until_ms_);
+  mark->value = std::move(bytes);
+  markDirty(mark);
   return Status::ok();
 }
 

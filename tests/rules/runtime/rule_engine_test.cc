@@ -1103,3 +1103,60 @@ rules:
 
 }  // namespace
 }  // namespace storepulse::rules
+
+namespace storepulse::rules {
+namespace {
+
+// The wall-clock schedule's progress is stored: a restart makes up the runs
+// missed while the engine was down, the last day's at most; a first start
+// makes up nothing.
+TEST_F(RuleEngineTest, ARestartMakesUpTheScheduledRunsMissedWhileDownTheLastDaysAtMost) {
+  const auto rules = compile(R"(
+rules:
+  - id: hourly
+    every: 1h
+    for_each: store
+    alert: {to: store_manager, title: "{{store.name}} {{now.date}} {{now.hour}}h"}
+)");
+  auto restart = [&] {
+    ASSERT_TRUE(pipeline_->flush().isOk());
+    pipeline_.reset();
+    engine_.reset();
+    firings_.clear();
+    start(rules, RuleEngineOptions::Clock::kWall);
+  };
+  auto tickAt = [&](const char* time) { ASSERT_TRUE(engine_->tick(*parseRfc3339Millis(time)).isOk()); };
+  auto titles = [&] {
+    std::vector<std::string> out;
+    for (const Firing& f : firings_) out.push_back(f.fields.at("title"));
+    return out;
+  };
+
+  // The store is written straight to the state store: a poll would tick
+  // the engine with today's wall clock.
+  StoreRecord main;
+  main.name = "Main";
+  main.manager_id = "m1";
+  StateWriteBatch stores;
+  stores.writes.push_back(StateWrite{StateTable::kStore, kGlobalPartition, "s1", "", false});
+  encodeStoreRecord(main, stores.writes.back().value);
+  ASSERT_TRUE(store_.write(stores).isOk());
+  start(rules, RuleEngineOptions::Clock::kWall);
+  tickAt("2024-03-01T09:30:00Z");  // a first start: nothing before it
+  tickAt("2024-03-01T10:00:00Z");
+  EXPECT_THAT(titles(), ElementsAre("Main 2024-03-01 10h"));
+
+  restart();  // down from 10:00 to 13:30
+  tickAt("2024-03-01T13:30:00Z");
+  EXPECT_THAT(titles(), ElementsAre("Main 2024-03-01 11h", "Main 2024-03-01 12h", "Main 2024-03-01 13h"));
+
+  restart();  // down three days: only the last day's 24 runs
+  tickAt("2024-03-04T13:30:00Z");
+  const std::vector<std::string> made_up = titles();
+  ASSERT_EQ(made_up.size(), 24u);
+  EXPECT_EQ(made_up.front(), "Main 2024-03-03 14h");
+  EXPECT_EQ(made_up.back(), "Main 2024-03-04 13h");
+}
+
+}  // namespace
+}  // namespace storepulse::rules
