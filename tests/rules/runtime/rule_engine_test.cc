@@ -840,11 +840,6 @@ rules:
   EXPECT_EQ(ids.size(), a.size()) << "different alerts must have different ids";
 }
 
-}  // namespace
-}  // namespace storepulse::rules
-
-namespace storepulse::rules {
-namespace {
 
 // ---------------------------------------------------------------------------
 // Sweeping: state no window or cooldown can use any more is deleted.
@@ -887,11 +882,6 @@ rules:
   EXPECT_EQ(firings_.size(), 3u);
 }
 
-}  // namespace
-}  // namespace storepulse::rules
-
-namespace storepulse::rules {
-namespace {
 
 TEST_F(RuleEngineTest, EventRulesReadStoreWindowsSummedOverTheOwnedPartitions) {
   start(compile(R"(
@@ -915,11 +905,6 @@ rules:
   ASSERT_EQ(titles(), (std::vector<std::string>{"store-day-passes-300: s1 at 300"}));
 }
 
-}  // namespace
-}  // namespace storepulse::rules
-
-namespace storepulse::rules {
-namespace {
 
 // for_each: customer-segment reads the customers from the state store, not
 // only from the pipeline's memory: after a restart nothing is in memory.
@@ -966,11 +951,6 @@ rules:
   EXPECT_EQ(counters.fires, 1u);
 }
 
-}  // namespace
-}  // namespace storepulse::rules
-
-namespace storepulse::rules {
-namespace {
 
 // An instance runs two engines on one store (engine/app/engine.cc): the
 // global tables' one folds inventory events into store-keyed aggregates,
@@ -1032,11 +1012,6 @@ rules:
   EXPECT_THAT(titles, ElementsAre("Main restocks 1", "Main restocks 2"));
 }
 
-}  // namespace
-}  // namespace storepulse::rules
-
-namespace storepulse::rules {
-namespace {
 
 // A tag is stored with the customer's partition and read back by a later
 // engine: customer.attributes survives a restart.
@@ -1070,11 +1045,6 @@ rules:
   EXPECT_THAT(alerts, ElementsAre("after o1, store"));
 }
 
-}  // namespace
-}  // namespace storepulse::rules
-
-namespace storepulse::rules {
-namespace {
 
 // A store's record keyed by product holds a window per product: past a few
 // hundred they are found through an index, which must find each one again.
@@ -1101,11 +1071,6 @@ rules:
   for (int i = 0; i < kProducts; ++i) EXPECT_EQ(firings_[i].fields.at("title"), fmt::format("p{:04d}", i));
 }
 
-}  // namespace
-}  // namespace storepulse::rules
-
-namespace storepulse::rules {
-namespace {
 
 // The wall-clock schedule's progress is stored: a restart makes up the runs
 // missed while the engine was down, the last day's at most; a first start
