@@ -840,7 +840,6 @@ rules:
   EXPECT_EQ(ids.size(), a.size()) << "different alerts must have different ids";
 }
 
-
 // ---------------------------------------------------------------------------
 // Sweeping: state no window or cooldown can use any more is deleted.
 
@@ -882,7 +881,6 @@ rules:
   EXPECT_EQ(firings_.size(), 3u);
 }
 
-
 TEST_F(RuleEngineTest, EventRulesReadStoreWindowsSummedOverTheOwnedPartitions) {
   start(compile(R"(
 aggregates:
@@ -904,7 +902,6 @@ rules:
   ASSERT_TRUE(feed({}).isOk());
   ASSERT_EQ(titles(), (std::vector<std::string>{"store-day-passes-300: s1 at 300"}));
 }
-
 
 // for_each: customer-segment reads the customers from the state store, not
 // only from the pipeline's memory: after a restart nothing is in memory.
@@ -950,7 +947,6 @@ rules:
   EXPECT_EQ(counters.evaluations, 3u);  // each customer, members or not
   EXPECT_EQ(counters.fires, 1u);
 }
-
 
 // An instance runs two engines on one store (engine/app/engine.cc): the
 // global tables' one folds inventory events into store-keyed aggregates,
@@ -1012,7 +1008,6 @@ rules:
   EXPECT_THAT(titles, ElementsAre("Main restocks 1", "Main restocks 2"));
 }
 
-
 // A tag is stored with the customer's partition and read back by a later
 // engine: customer.attributes survives a restart.
 TEST_F(RuleEngineTest, CustomerAttributesSetByTagsAreReadAfterARestart) {
@@ -1045,7 +1040,6 @@ rules:
   EXPECT_THAT(alerts, ElementsAre("after o1, store"));
 }
 
-
 // A store's record keyed by product holds a window per product: past a few
 // hundred they are found through an index, which must find each one again.
 TEST_F(RuleEngineTest, AStoreRecordOfHundredsOfProductWindowsFindsEachAgain) {
@@ -1070,7 +1064,6 @@ rules:
   ASSERT_EQ(firings_.size(), static_cast<size_t>(kProducts));
   for (int i = 0; i < kProducts; ++i) EXPECT_EQ(firings_[i].fields.at("title"), fmt::format("p{:04d}", i));
 }
-
 
 // The wall-clock schedule's progress is stored: a restart makes up the runs
 // missed while the engine was down, the last day's at most; a first start
