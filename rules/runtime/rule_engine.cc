@@ -1290,6 +1290,50 @@ void RuleEngine::announce(const CompiledRule& rule, std::string action, const Ev
   listener_(f);
 }
 
+namespace {
+
+constexpr int64_t kDayMs = 24 * 3600 * 1000;
+
+// Whether some time of `s` may fall in (after_ms, until_ms] in any time
+// zone: a cheap test that spares the clock's frequent small steps (one per
+// newer event on the event-time clock) a scan of every store and customer.
+bool mayBeDue(const Schedule& s, int64_t after_ms, int64_t until_ms) {
+  if (until_ms <= after_ms) return false;
+  if (s.every_ms > 0) return until_ms / s.every_ms != after_ms / s.every_ms || until_ms - after_ms >= s.every_ms;
+  if (until_ms - after_ms >= kDayMs) return true;
+  // Zone offsets run from -12h to +14h, in steps of a quarter hour at least.
+  // The local time passes once it is past a day boundary shifted by it.
+  const int64_t at_ms = int64_t{s.minute_of_day} * 60000;
+  auto runs = [&](int64_t t, int64_t offset) {  // scheduled local times up to t, counted from any origin
+    const int64_t shifted = t + offset - at_ms;
+    return shifted / kDayMs - (shifted % kDayMs < 0);
+  };
+  for (int64_t offset = -12 * 3600000; offset <= 14 * 3600000; offset += 15 * 60000) {
+    if (runs(until_ms, offset) != runs(after_ms, offset)) return true;
+  }
+  return false;
+}
+
+// Calls `add` for each time of `s` in (after_ms, until_ms]; `at:` times are
+// local times of `zone`.
+template <typename Add>
+void forEachDueTime(const Schedule& s, const absl::TimeZone& zone, int64_t after_ms, int64_t until_ms, Add add) {
+  if (s.every_ms > 0) {
+    // Every multiple of the period since the epoch, in UTC.
+    for (int64_t t = (after_ms / s.every_ms + 1) * s.every_ms; t <= until_ms; t += s.every_ms) add(t);
+    return;
+  }
+  // A local time of day, each day the clock passes it.
+  for (absl::CivilDay day = absl::ToCivilDay(absl::FromUnixMillis(after_ms), zone);; ++day) {
+    const absl::CivilSecond local(day.year(), day.month(), day.day(), s.minute_of_day / 60, s.minute_of_day % 60, 0);
+    const int64_t t = absl::ToUnixMillis(absl::FromCivil(local, zone));
+    if (t > until_ms) break;
+    if (t > after_ms) add(t);
+  }
+}
+
+}  // namespace
+
 Status RuleEngine::tick(int64_t wall_clock_ms) {
   publishMetrics();
   pickUpReload();
@@ -1316,12 +1360,19 @@ Status RuleEngine::tick(int64_t wall_clock_ms) {
     }
   }
   if (wall_clock_ms <= scheduled_until_ms_) return Status::ok();
+  // The mark moves when a scheduled time passed, not at every poll: an idle
+  // engine then has nothing to commit.
+  const bool due = std::any_of(rules_->scheduled.begin(), rules_->scheduled.end(), [&](const CompiledRule* rule) {
+    return mayBeDue(*rule->spec->schedule, scheduled_until_ms_, wall_clock_ms);
+  });
   SP_RETURN_IF_ERROR(runScheduled(scheduled_until_ms_, wall_clock_ms));
   scheduled_until_ms_ = wall_clock_ms;
-  std::string bytes;
-  Encoder(bytes).i64(scheduled_until_ms_);
-  mark->value = std::move(bytes);
-  markDirty(mark);
+  if (due) {
+    std::string bytes;
+    Encoder(bytes).i64(scheduled_until_ms_);
+    mark->value = std::move(bytes);
+    markDirty(mark);
+  }
   return Status::ok();
 }
 
@@ -1404,50 +1455,6 @@ Status RuleEngine::advanceClockTo(int64_t until_ms) {
   event_clock_ms_ = std::max(event_clock_ms_, until_ms);
   return Status::ok();
 }
-
-namespace {
-
-constexpr int64_t kDayMs = 24 * 3600 * 1000;
-
-// Whether some time of `s` may fall in (after_ms, until_ms] in any time
-// zone: a cheap test that spares the clock's frequent small steps (one per
-// newer event on the event-time clock) a scan of every store and customer.
-bool mayBeDue(const Schedule& s, int64_t after_ms, int64_t until_ms) {
-  if (until_ms <= after_ms) return false;
-  if (s.every_ms > 0) return until_ms / s.every_ms != after_ms / s.every_ms || until_ms - after_ms >= s.every_ms;
-  if (until_ms - after_ms >= kDayMs) return true;
-  // Zone offsets run from -12h to +14h, in steps of a quarter hour at least.
-  // The local time passes once it is past a day boundary shifted by it.
-  const int64_t at_ms = int64_t{s.minute_of_day} * 60000;
-  auto runs = [&](int64_t t, int64_t offset) {  // scheduled local times up to t, counted from any origin
-    const int64_t shifted = t + offset - at_ms;
-    return shifted / kDayMs - (shifted % kDayMs < 0);
-  };
-  for (int64_t offset = -12 * 3600000; offset <= 14 * 3600000; offset += 15 * 60000) {
-    if (runs(until_ms, offset) != runs(after_ms, offset)) return true;
-  }
-  return false;
-}
-
-// Calls `add` for each time of `s` in (after_ms, until_ms]; `at:` times are
-// local times of `zone`.
-template <typename Add>
-void forEachDueTime(const Schedule& s, const absl::TimeZone& zone, int64_t after_ms, int64_t until_ms, Add add) {
-  if (s.every_ms > 0) {
-    // Every multiple of the period since the epoch, in UTC.
-    for (int64_t t = (after_ms / s.every_ms + 1) * s.every_ms; t <= until_ms; t += s.every_ms) add(t);
-    return;
-  }
-  // A local time of day, each day the clock passes it.
-  for (absl::CivilDay day = absl::ToCivilDay(absl::FromUnixMillis(after_ms), zone);; ++day) {
-    const absl::CivilSecond local(day.year(), day.month(), day.day(), s.minute_of_day / 60, s.minute_of_day % 60, 0);
-    const int64_t t = absl::ToUnixMillis(absl::FromCivil(local, zone));
-    if (t > until_ms) break;
-    if (t > after_ms) add(t);
-  }
-}
-
-}  // namespace
 
 Result<std::vector<std::string>> RuleEngine::scheduledStores() {
   // Every store with a profile, committed or in the pipeline's current batch.
