@@ -513,7 +513,6 @@ class RuleEngine::Evaluation final : public AggregateLookup, public StoreInsight
     const AggregateSpec& spec = *plan.spec;
     std::string_view group_value;
     std::string_view others;
-    bool in_own_partition = plan.by_customer;
     if (scheduled_) {
       // A scheduled run has no event: it reads the windows of its store, or
       // of its customer.
@@ -533,7 +532,7 @@ class RuleEngine::Evaluation final : public AggregateLookup, public StoreInsight
     // by something else (a store, a product) were folded from events of
     // every partition: their value here is the sum over the partitions this
     // instance owns (all of them with one instance).
-    if (in_own_partition) {
+    if (plan.by_customer) {
       WindowRef ref = scheduled_ ? WindowRef{} : engine_.event_windows_[index];  // the fold's
       if (ref.group == nullptr) {
         auto found = engine_.window(partition_, plan, group_value, others, /*create=*/false,
@@ -932,7 +931,7 @@ Status RuleEngine::before(const Event& e) {
   // the clock passes them.
   if (scheduled_until_ms_ == INT64_MIN) scheduled_until_ms_ = e.ts_ms - 1;
   if (e.ts_ms - 1 > scheduled_until_ms_) {
-    SP_RETURN_IF_ERROR(runScheduled(scheduled_until_ms_, e.ts_ms - 1));
+    SP_RETURN_IF_ERROR(runScheduled(scheduled_until_ms_, e.ts_ms - 1).status());
     scheduled_until_ms_ = e.ts_ms - 1;
   }
   event_clock_ms_ = std::max(event_clock_ms_, e.ts_ms);
@@ -1360,13 +1359,10 @@ Status RuleEngine::tick(int64_t wall_clock_ms) {
     }
   }
   if (wall_clock_ms <= scheduled_until_ms_) return Status::ok();
+  SP_ASSIGN_OR_RETURN(const bool due, runScheduled(scheduled_until_ms_, wall_clock_ms));
+  scheduled_until_ms_ = wall_clock_ms;
   // The mark moves when a scheduled time passed, not at every poll: an idle
   // engine then has nothing to commit.
-  const bool due = std::any_of(rules_->scheduled.begin(), rules_->scheduled.end(), [&](const CompiledRule* rule) {
-    return mayBeDue(*rule->spec->schedule, scheduled_until_ms_, wall_clock_ms);
-  });
-  SP_RETURN_IF_ERROR(runScheduled(scheduled_until_ms_, wall_clock_ms));
-  scheduled_until_ms_ = wall_clock_ms;
   if (due) {
     std::string bytes;
     Encoder(bytes).i64(scheduled_until_ms_);
@@ -1450,7 +1446,7 @@ Status RuleEngine::sweep(int64_t now_ms) {
 Status RuleEngine::advanceClockTo(int64_t until_ms) {
   pickUpReload();
   if (scheduled_until_ms_ == INT64_MIN || until_ms <= scheduled_until_ms_) return Status::ok();
-  SP_RETURN_IF_ERROR(runScheduled(scheduled_until_ms_, until_ms));
+  SP_RETURN_IF_ERROR(runScheduled(scheduled_until_ms_, until_ms).status());
   scheduled_until_ms_ = until_ms;
   event_clock_ms_ = std::max(event_clock_ms_, until_ms);
   return Status::ok();
@@ -1504,8 +1500,8 @@ Result<std::vector<RuleEngine::ScheduledCustomer>> RuleEngine::scheduledCustomer
   return out;
 }
 
-Status RuleEngine::runScheduled(int64_t after_ms, int64_t until_ms) {
-  if (!options_.run_scheduled) return Status::ok();
+Result<bool> RuleEngine::runScheduled(int64_t after_ms, int64_t until_ms) {
+  if (!options_.run_scheduled) return false;
   bool for_stores = false;
   bool for_customers = false;
   for (const CompiledRule* rule : rules_->scheduled) {
@@ -1513,7 +1509,7 @@ Status RuleEngine::runScheduled(int64_t after_ms, int64_t until_ms) {
     if (!mayBeDue(s, after_ms, until_ms)) continue;
     (s.for_each == Schedule::ForEach::kCustomerSegment ? for_customers : for_stores) = true;
   }
-  if (!for_stores && !for_customers) return Status::ok();
+  if (!for_stores && !for_customers) return false;
   std::vector<std::string> store_ids;
   if (for_stores) {
     SP_ASSIGN_OR_RETURN(store_ids, scheduledStores());
@@ -1550,7 +1546,7 @@ Status RuleEngine::runScheduled(int64_t after_ms, int64_t until_ms) {
       SP_RETURN_IF_ERROR(runScheduledAt(rule, store_ids[d.target], *store, d.at_ms));
     }
   }
-  return Status::ok();
+  return true;
 }
 
 Status RuleEngine::runScheduledAt(const CompiledRule& rule, const std::string& store_id, const StoreRecord& store,

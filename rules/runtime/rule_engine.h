@@ -120,7 +120,9 @@ class RuleEngine final : public EventProcessor {
                                                  int32_t partition);
   // What `tag` actions set on the customer (customer.attributes).
   Result<Attributes> attributesOf(int32_t partition, std::string_view customer_id);
-  Status runScheduled(int64_t after_ms, int64_t until_ms);
+  // Runs what is due in (after_ms, until_ms]; true when some rule's time
+  // may have passed.
+  Result<bool> runScheduled(int64_t after_ms, int64_t until_ms);
   Status sweep(int64_t now_ms);
   // What scheduled rules run for: the stores, and the owned customers.
   struct ScheduledCustomer {

@@ -142,6 +142,16 @@ class RuleEngineTest : public ::testing::Test {
     source_.scheduleAssign({{kClicks, 0}, {kScans, 0}, {kPurchases, 0}, {kInventory, 0}, {kCustomers, 0}, {kStores, 0}});
   }
 
+  // A new engine and pipeline on the same state store, as after a restart:
+  // nothing cached, no firings recorded.
+  void restart(std::shared_ptr<const CompiledRuleSet> rules,
+               RuleEngineOptions::Clock clock = RuleEngineOptions::Clock::kEventTime) {
+    pipeline_.reset();
+    engine_.reset();
+    firings_.clear();
+    start(std::move(rules), clock);
+  }
+
   // Appends the events to their topics' partition 0 (in order within a
   // topic) and runs one poll; the commit is not waited for.
   Status poll(const std::vector<std::pair<std::string, std::string>>& events) {
@@ -924,9 +934,7 @@ rules:
                     {kCustomers, customer("c3", "Cy", "gold", "g3", "2024-03-01T08:00:00Z")},
                     {kPurchases, purchase("o1", "c3", "s1", 50, "2024-03-01T08:30:00Z")}})
                   .isOk());
-  pipeline_.reset();
-  engine_.reset();
-  start(rules, RuleEngineOptions::Clock::kWall);
+  restart(rules, RuleEngineOptions::Clock::kWall);
 
   ASSERT_TRUE(engine_->tick(*parseRfc3339Millis("2024-03-01T09:00:00Z")).isOk());  // the clock starts
   ASSERT_TRUE(engine_->tick(*parseRfc3339Millis("2024-03-01T09:59:59Z")).isOk());
@@ -1028,10 +1036,7 @@ rules:
   start(rules);
   ASSERT_TRUE(feed({{kPurchases, purchase("o1", "c1", "s1", 10, "2024-03-01T10:00:00Z")}}).isOk());
   EXPECT_TRUE(store_.get(StateTable::kRule, 0, std::string("a\0c1", 4))->has_value());
-  pipeline_.reset();
-  engine_.reset();
-  firings_.clear();
-  start(rules);
+  restart(rules);
   ASSERT_TRUE(feed({{kPurchases, purchase("o2", "c1", "s1", 10, "2024-03-02T10:00:00Z")}}).isOk());
   std::vector<std::string> alerts;
   for (const Firing& f : firings_) {
@@ -1076,12 +1081,9 @@ rules:
     for_each: store
     alert: {to: store_manager, title: "{{store.name}} {{now.date}} {{now.hour}}h"}
 )");
-  auto restart = [&] {
+  auto flushAndRestart = [&] {
     ASSERT_TRUE(pipeline_->flush().isOk());
-    pipeline_.reset();
-    engine_.reset();
-    firings_.clear();
-    start(rules, RuleEngineOptions::Clock::kWall);
+    restart(rules, RuleEngineOptions::Clock::kWall);
   };
   auto tickAt = [&](const char* time) { ASSERT_TRUE(engine_->tick(*parseRfc3339Millis(time)).isOk()); };
   auto titles = [&] {
@@ -1104,11 +1106,11 @@ rules:
   tickAt("2024-03-01T10:00:00Z");
   EXPECT_THAT(titles(), ElementsAre("Main 2024-03-01 10h"));
 
-  restart();  // down from 10:00 to 13:30
+  flushAndRestart();  // down from 10:00 to 13:30
   tickAt("2024-03-01T13:30:00Z");
   EXPECT_THAT(titles(), ElementsAre("Main 2024-03-01 11h", "Main 2024-03-01 12h", "Main 2024-03-01 13h"));
 
-  restart();  // down three days: only the last day's 24 runs
+  flushAndRestart();  // down three days: only the last day's 24 runs
   tickAt("2024-03-04T13:30:00Z");
   const std::vector<std::string> made_up = titles();
   ASSERT_EQ(made_up.size(), 24u);
