@@ -74,8 +74,9 @@ const RuleFileKeys& ruleFileKeys() {
   static const RuleFileKeys keys = {
       .file = {"aggregates", "rules", "tests"},
       .aggregate = {"count", "sum", "min", "max", "avg", "distinct_count", "by", "window", "step", "lateness"},
-      .rule = {"id", "description", "on", "every", "at", "for_each", "segment", "when", "cooldown", "priority", "enabled",
-               "mode", "alert", "block", "tag", "emit"},
+      .rule = {"id", "description", "on", "every", "at", "for_each", "segment", "when", "absent", "cooldown", "priority",
+               "enabled", "mode", "alert", "block", "tag", "emit"},
+      .absent = {"on", "within", "match"},
       .cooldown = {"key", "for"},
       .alert = {"to", "severity", "title", "body", "recommend", "facts"},
       .block = {"sku", "store"},
@@ -471,6 +472,7 @@ class Reader {
       error(node, fmt::format("{} has both 'on' and a schedule ('every'/'at'): give one", what));
     }
     if (const YAML::Node when = node["when"]) r.when = expression(when, what + ".when");
+    absent(node, what, r);
     cooldown(node, what, r);
     if (const YAML::Node p = node["priority"]) r.priority = static_cast<int>(integer(p, what + ".priority", -1000, 1000).value_or(0));
     if (const YAML::Node e = node["enabled"]) r.enabled = boolean(e, what + ".enabled").value_or(true);
@@ -530,6 +532,72 @@ class Reader {
       }
     }
     r.schedule = s;
+  }
+
+  void absent(const YAML::Node& node, const std::string& what, RuleSpec& r) {
+    const YAML::Node a = node["absent"];
+    if (!a) return;
+    if (!a.IsMap()) {
+      error(a, fmt::format("{}.absent must be a mapping with 'on', 'within' and 'match'", what));
+      return;
+    }
+    if (!checkKeys(a, what + ".absent", ruleFileKeys().absent)) return;
+    Absence absence;
+    absence.where = at(a);
+    // A wait is kept in its customer's partition: only events keyed by a
+    // customer can start one or end it there.
+    auto customerEvents = [&](const YAML::Node& at_node, const std::vector<EventType>& types, const std::string& key) {
+      for (EventType type : types) {
+        if (type == EventType::kInventory || type == EventType::kStore) {
+          error(at_node, fmt::format("{}: {} events carry no customer, and a wait is kept with the customer", key,
+                                     eventTypeName(type)));
+        }
+      }
+    };
+    if (r.schedule) error(a, fmt::format("{}.absent belongs to rules with 'on': a wait starts at an event", what));
+    if (node["on"]) customerEvents(node["on"], r.on, what + ".on (with absent)");
+    if (const YAML::Node on = a["on"]) {
+      for (const auto& [name, item] : list(on, what + ".absent.on")) {
+        if (auto type = eventType(name, item, what + ".absent.on")) absence.on.push_back(*type);
+      }
+      customerEvents(on, absence.on, what + ".absent.on");
+    } else {
+      error(a, fmt::format("{}.absent needs 'on': the event types that end the wait", what));
+    }
+    if (const YAML::Node w = a["within"]) {
+      absence.within_ms = duration(w, what + ".absent.within").value_or(0);
+    } else {
+      error(a, fmt::format("{}.absent needs 'within' (a duration)", what));
+    }
+    if (const YAML::Node m = a["match"]) {
+      absence.match.clear();
+      for (const auto& [name, item] : list(m, what + ".absent.match")) {
+        auto fieldOf = [&](EventType type) {
+          // A purchase's products are its items': `sku` matches any of them.
+          const EventField* field = findEventField(type, name);
+          return (field != nullptr && field->kind == FieldKind::kString) || (type == EventType::kPurchase && name == "sku");
+        };
+        std::vector<EventType> types = r.on;  // the events that start a wait, and those that end it
+        types.insert(types.end(), absence.on.begin(), absence.on.end());
+        for (EventType type : types) {
+          if (!fieldOf(type)) {
+            error(item, fmt::format("{}.absent.match: '{}' is not a text field of {} events", what, name, eventTypeName(type)));
+          }
+        }
+        if (std::find(absence.match.begin(), absence.match.end(), name) != absence.match.end()) {
+          error(item, fmt::format("{}.absent.match: '{}' is listed twice", what, name));
+        }
+        absence.match.push_back(name);
+      }
+      if (std::find(absence.match.begin(), absence.match.end(), "customer_id") == absence.match.end()) {
+        error(m, fmt::format("{}.absent.match must include customer_id: a wait is kept with its customer", what));
+      }
+    }
+    if (node["block"]) {
+      error(node["block"], fmt::format("{}: a block follows its condition and cannot wait; use alert, tag or emit "
+                                       "with 'absent'", what));
+    }
+    r.absent = std::move(absence);
   }
 
   void cooldown(const YAML::Node& node, const std::string& what, RuleSpec& r) {

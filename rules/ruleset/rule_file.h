@@ -95,6 +95,18 @@ struct Cooldown {
   int64_t for_ms = 0;            // 0: no cooldown
 };
 
+// An absence (SPEC.md "Rules", sequences and absences): the rule's event
+// starts a wait, and the rule acts when `within` has passed on the engine
+// clock without an event of the `on` types that shares the `match` fields
+// ("scanned in store, no purchase within 2h"). For a purchase, `sku`
+// matches any of its items.
+struct Absence {
+  std::vector<EventType> on;
+  int64_t within_ms = 0;
+  std::vector<std::string> match = {"customer_id"};  // always holds customer_id: the wait is kept with the customer
+  SourceLocation where;
+};
+
 enum class RuleMode { kLive, kShadow };
 
 struct RuleSpec {
@@ -104,6 +116,7 @@ struct RuleSpec {
   std::vector<EventType> on;        // event-triggered rules
   std::optional<Schedule> schedule;  // scheduled rules
   Expression when;                  // empty text: always
+  std::optional<Absence> absent;    // event-triggered rules only
   Cooldown cooldown;
   int priority = 0;                 // higher first when several rules fire on one event
   bool enabled = true;
@@ -137,7 +150,7 @@ struct RuleFileOptions {
 // The keys each mapping of a rule file accepts: the parser checks against
 // these, and a test keeps the published JSON Schema in step with them.
 struct RuleFileKeys {
-  std::vector<std::string_view> file, aggregate, rule, cooldown, alert, block, tag, emit, test;
+  std::vector<std::string_view> file, aggregate, rule, absent, cooldown, alert, block, tag, emit, test;
 };
 const RuleFileKeys& ruleFileKeys();
 

@@ -51,6 +51,8 @@ class Compiler {
       if (!r.spec->enabled) continue;
       if (r.spec->schedule) set_.scheduled.push_back(&r);
       for (EventType type : r.spec->on) set_.by_event_type[static_cast<size_t>(type)].push_back(&r);
+      if (!r.spec->absent) continue;
+      for (EventType type : r.spec->absent->on) set_.ending_waits[static_cast<size_t>(type)].push_back(&r);
     }
     for (size_t i = 0; i < set_.aggregates.size(); ++i) {
       set_.aggregate_definitions.push_back(set_.aggregates[i]->definitionFingerprint());

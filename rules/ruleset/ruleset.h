@@ -70,6 +70,8 @@ struct CompiledRuleSet : RuleSet {
   std::vector<cel::Program> operands;
   std::array<std::vector<const CompiledRule*>, kEventTypeCount> by_event_type;
   std::vector<const CompiledRule*> scheduled;
+  // Rules with `absent`, by the event types that end their waits.
+  std::array<std::vector<const CompiledRule*>, kEventTypeCount> ending_waits;
   // Aggregates (indexes into env->aggregates) each event type folds into.
   std::array<std::vector<int>, kEventTypeCount> aggregates_by_event_type;
   std::vector<uint64_t> aggregate_definitions;  // definitionFingerprint(), by index

@@ -458,6 +458,9 @@ class RuleEngine::Evaluation final : public AggregateLookup, public StoreInsight
     activation_.setObject(env_.now_slot, now_);
     now_ms_ = now_ms;
   }
+  // The end of a wait (`absent`): the event bound is the one that started
+  // it; windows are read, cooldowns and alerts stamped, at its end.
+  void bindWaitEnd(int64_t ends_ms) { eval_ts_ms_ = ends_ms; }
   // A scheduled run: the window ends at `at_ms`, store-keyed aggregates sum
   // over every owned partition.
   void bindScheduled(int64_t at_ms) {
@@ -927,8 +930,10 @@ Status RuleEngine::before(const Event& e) {
   // A new rule set takes over here, between two events.
   pickUpReload();
   if (options_.clock != RuleEngineOptions::Clock::kEventTime || e.type == EventType::kStore) return Status::ok();
-  // Scheduled times before this event run first, on the state before it:
-  // the clock passes them.
+  // Waits that end and scheduled times before this event run first, on the
+  // state before it: the clock passes them. A wait that ends at this very
+  // time may still be ended by this event.
+  SP_RETURN_IF_ERROR(runWaits(e.ts_ms, /*inclusive=*/false));
   if (scheduled_until_ms_ == INT64_MIN) scheduled_until_ms_ = e.ts_ms - 1;
   if (e.ts_ms - 1 > scheduled_until_ms_) {
     SP_RETURN_IF_ERROR(runScheduled(scheduled_until_ms_, e.ts_ms - 1).status());
@@ -941,7 +946,8 @@ Status RuleEngine::before(const Event& e) {
 Status RuleEngine::process(const ProcessedEvent& e) {
   const size_t type = static_cast<size_t>(e.event.type);
   const bool tallies = best_seller_plan_ >= 0 && e.event.type == EventType::kPurchase;
-  if (rules_->aggregates_by_event_type[type].empty() && rules_->by_event_type[type].empty() && !tallies) {
+  if (rules_->aggregates_by_event_type[type].empty() && rules_->by_event_type[type].empty() &&
+      rules_->ending_waits[type].empty() && !tallies) {
     return Status::ok();
   }
   std::fill(event_groups_.begin(), event_groups_.end(), nullptr);
@@ -952,6 +958,9 @@ Status RuleEngine::process(const ProcessedEvent& e) {
   SP_ASSIGN_OR_RETURN(const StoreRecord* store, storeRecord(store_id));
   const absl::TimeZone& zone = zoneOf(store);
   SP_RETURN_IF_ERROR(foldAggregates(e, store_id, zone));
+  // Waits this event ends first: an event of a type that both ends and
+  // starts a rule's wait replaces the wait with its own.
+  SP_RETURN_IF_ERROR(endWaits(e));
   return evaluateRules(e, store_id, store, zone);
 }
 
@@ -1093,21 +1102,26 @@ Status RuleEngine::evaluateRules(const ProcessedEvent& e, const std::string& sto
   return Status::ok();
 }
 
-Status RuleEngine::fire(const CompiledRule& rule, Evaluation& ev) {
-  const RuleSpec& spec = *rule.spec;
-  count(rule, Outcome::kEvaluated);
-  const Result<bool> when = ev.holds(rule);
+Status RuleEngine::ruleFailed(const CompiledRule& rule, const std::string& why) {
   // A rule that cannot be evaluated does not fire; it is counted and
   // logged, and the event goes on to the next rule.
-  auto failed = [&](const std::string& why) {
-    if (count(rule, Outcome::kFailed) <= kErrorsLoggedPerRule) {
-      log::warn("rule evaluation failed", {{"rule", spec.id}, {"error", why}});
-    }
-    return Status::ok();
-  };
-  if (!when.isOk()) return failed(when.status().message());
-  const bool holds = *when;
+  if (count(rule, Outcome::kFailed) <= kErrorsLoggedPerRule) {
+    log::warn("rule evaluation failed", {{"rule", rule.spec->id}, {"error", why}});
+  }
+  return Status::ok();
+}
 
+Status RuleEngine::fire(const CompiledRule& rule, Evaluation& ev) {
+  count(rule, Outcome::kEvaluated);
+  const Result<bool> when = ev.holds(rule);
+  if (!when.isOk()) return ruleFailed(rule, when.status().message());
+  if (rule.spec->absent) return *when ? startWait(rule, ev) : Status::ok();
+  return act(rule, ev, *when);
+}
+
+Status RuleEngine::act(const CompiledRule& rule, Evaluation& ev, bool holds) {
+  const RuleSpec& spec = *rule.spec;
+  auto failed = [&](const std::string& why) { return ruleFailed(rule, why); };
   const bool live = spec.mode == RuleMode::kLive;
   const Event* event = ev.processed() ? &ev.processed()->event : nullptr;
 
@@ -1345,6 +1359,8 @@ Status RuleEngine::tick(int64_t wall_clock_ms) {
       last_sweep_ms_ = wall_clock_ms;
     }
   }
+  SP_RETURN_IF_ERROR(loadOwnedWaits());
+  SP_RETURN_IF_ERROR(runWaits(wall_clock_ms, /*inclusive=*/false));
   if (!options_.run_scheduled || rules_->scheduled.empty()) return Status::ok();
   // How far the schedule has run is kept with the state, so that a restart
   // makes up the runs missed while the engine was down (the last day's at
@@ -1445,6 +1461,9 @@ Status RuleEngine::sweep(int64_t now_ms) {
 
 Status RuleEngine::advanceClockTo(int64_t until_ms) {
   pickUpReload();
+  // The input is over: no event can end these waits any more.
+  SP_RETURN_IF_ERROR(loadOwnedWaits());
+  SP_RETURN_IF_ERROR(runWaits(until_ms, /*inclusive=*/true));
   if (scheduled_until_ms_ == INT64_MIN || until_ms <= scheduled_until_ms_) return Status::ok();
   SP_RETURN_IF_ERROR(runScheduled(scheduled_until_ms_, until_ms).status());
   scheduled_until_ms_ = until_ms;
@@ -1561,20 +1580,215 @@ Status RuleEngine::runScheduledAt(const CompiledRule& rule, const std::string& s
 Status RuleEngine::runScheduledFor(const CompiledRule& rule, const ScheduledCustomer& customer, int64_t at_ms) {
   // Read at the run, not at the scan: an earlier run may have changed it.
   std::optional<CustomerState> stored;
-  const CustomerState* state =
-      pipeline_records_ != nullptr ? pipeline_records_->cachedCustomer(customer.partition, customer.id) : nullptr;
-  if (state == nullptr) {
-    SP_ASSIGN_OR_RETURN(auto bytes, store_.get(StateTable::kCustomer, customer.partition, customer.id));
-    if (!bytes) return Status::ok();  // gone since the scan
-    SP_ASSIGN_OR_RETURN(stored, decodeCustomerState(*bytes));
-    state = &*stored;
-  }
+  SP_ASSIGN_OR_RETURN(const CustomerState* state, customerNow(customer.partition, customer.id, stored));
+  if (state == nullptr) return Status::ok();  // gone since the scan
   SP_ASSIGN_OR_RETURN(const StoreRecord* store, storeRecord(state->home_store));
   Evaluation& ev = evaluation();
   ev.bindScheduledCustomer(at_ms, customer.partition, customer.id, *state);
   ev.bindStore(state->home_store, store);
   ev.bindNow(at_ms, zoneOf(store));
   return fire(rule, ev);
+}
+
+Result<const CustomerState*> RuleEngine::customerNow(int32_t partition, const std::string& id,
+                                                     std::optional<CustomerState>& holder) {
+  if (pipeline_records_ != nullptr) {
+    if (const CustomerState* cached = pipeline_records_->cachedCustomer(partition, id)) return cached;
+  }
+  SP_ASSIGN_OR_RETURN(auto bytes, store_.get(StateTable::kCustomer, partition, id));
+  if (!bytes) return static_cast<const CustomerState*>(nullptr);
+  SP_ASSIGN_OR_RETURN(holder, decodeCustomerState(*bytes));
+  return &*holder;
+}
+
+namespace {
+
+constexpr std::string_view kWaitPrefix = std::string_view("w\0", 2);
+
+// A wait's record: when it started and ends, and the event that started it
+// (its type and payload), which its actions read as `event`. A purchase
+// starts a wait per product when `match` holds sku: `item` says which,
+// and the actions read it as event.sku.
+std::string encodeWait(int64_t started_ms, int64_t ends_ms, EventType type, std::string_view payload,
+                       std::string_view item) {
+  std::string bytes;
+  Encoder w(bytes);
+  w.i64(started_ms);
+  w.i64(ends_ms);
+  w.u64(static_cast<uint64_t>(type));
+  w.str(payload);
+  w.str(item);
+  return bytes;
+}
+
+struct StoredWait {
+  int64_t started_ms = 0;
+  int64_t ends_ms = 0;
+  EventType type = EventType::kClick;
+  std::string_view payload;
+  std::string_view item;
+};
+
+Result<StoredWait> decodeWait(std::string_view bytes) {
+  Decoder r(bytes);
+  StoredWait w;
+  w.started_ms = r.i64();
+  w.ends_ms = r.i64();
+  const uint64_t type = r.u64();
+  w.payload = r.view();
+  w.item = r.view();
+  if (r.failed() || !r.atEnd() || type >= kEventTypeCount) {
+    return Status(ErrorCode::kCorruption, "wait record is truncated or of an unknown event type");
+  }
+  w.type = static_cast<EventType>(type);
+  return w;
+}
+
+}  // namespace
+
+std::vector<RuleEngine::WaitKey> RuleEngine::waitKeys(const CompiledRule& rule, const Event& e) const {
+  std::vector<WaitKey> keys{{std::string(kWaitPrefix) + rule.spec->id, ""}};
+  for (const std::string& field : rule.spec->absent->match) {
+    const bool items = field == "sku" && e.type == EventType::kPurchase;
+    std::vector<std::string_view> values;
+    if (items) {
+      for (const LineItem& item : e.items) {
+        if (!item.sku.empty()) values.push_back(item.sku);
+      }
+      std::sort(values.begin(), values.end());
+      values.erase(std::unique(values.begin(), values.end()), values.end());
+    } else if (const std::string_view v = textField(field)(e); !v.empty()) {
+      values.push_back(v);
+    }
+    if (values.empty()) return {};
+    std::vector<WaitKey> longer;
+    longer.reserve(keys.size() * values.size());
+    for (const WaitKey& key : keys) {
+      for (std::string_view v : values) longer.push_back({key.key + kSep + std::string(v), items ? std::string(v) : key.item});
+    }
+    keys = std::move(longer);
+  }
+  return keys;
+}
+
+Status RuleEngine::loadWaits(int32_t partition) {
+  if (!wait_partitions_.insert(partition).second) return Status::ok();
+  // Waits started since are in the cache, not yet stored; a partition is
+  // loaded before its first wait starts here, so none is missed or doubled.
+  return store_.scan(StateTable::kRule, partition, [&](std::string_view key, std::string_view value) {
+    if (!key.starts_with(kWaitPrefix)) return true;
+    auto wait = decodeWait(value);
+    if (!wait.isOk()) {
+      log::warn("wait record does not decode; it is left out",
+                {{"partition", std::to_string(partition)}, {"key", std::string(key)},
+                 {"error", wait.status().message()}});
+      return true;
+    }
+    waits_[{partition, std::string(key)}] = Wait{wait->started_ms, wait->ends_ms};
+    wait_ends_.emplace(wait->ends_ms, partition, std::string(key));
+    return true;
+  });
+}
+
+Status RuleEngine::loadOwnedWaits() {
+  for (int32_t p : owned_partitions_ ? owned_partitions_() : std::set<int32_t>{0}) SP_RETURN_IF_ERROR(loadWaits(p));
+  return Status::ok();
+}
+
+Status RuleEngine::startWait(const CompiledRule& rule, Evaluation& ev) {
+  const ProcessedEvent& e = *ev.processed();
+  SP_RETURN_IF_ERROR(loadWaits(e.partition));
+  for (WaitKey& key : waitKeys(rule, e.event)) {
+    // The first event starts the wait; more of them before it ends do not
+    // put its end off.
+    auto [it, started] =
+        waits_.try_emplace({e.partition, key.key}, Wait{e.event.ts_ms, e.event.ts_ms + rule.spec->absent->within_ms});
+    if (!started) continue;
+    wait_ends_.emplace(it->second.ends_ms, e.partition, key.key);
+    SP_ASSIGN_OR_RETURN(Entry * record, entry(StateTable::kRule, e.partition, key.key));
+    record->value = encodeWait(it->second.started_ms, it->second.ends_ms, e.event.type, e.message.payload, key.item);
+    markDirty(record);
+  }
+  return Status::ok();
+}
+
+Status RuleEngine::endWaits(const ProcessedEvent& e) {
+  const auto& rules = rules_->ending_waits[static_cast<size_t>(e.event.type)];
+  if (rules.empty()) return Status::ok();
+  SP_RETURN_IF_ERROR(loadWaits(e.partition));
+  for (const CompiledRule* rule : rules) {
+    for (const WaitKey& wait : waitKeys(*rule, e.event)) {
+      const std::string& key = wait.key;
+      const auto it = waits_.find({e.partition, key});
+      // Only an event inside the wait ends it: one from before it started,
+      // or after it ended (the clock has not acted on it yet), does not.
+      if (it == waits_.end() || e.event.ts_ms < it->second.started_ms || e.event.ts_ms > it->second.ends_ms) continue;
+      wait_ends_.erase({it->second.ends_ms, e.partition, key});
+      waits_.erase(it);
+      SP_ASSIGN_OR_RETURN(Entry * record, entry(StateTable::kRule, e.partition, key));
+      record->value = std::monostate{};
+      markDirty(record);
+    }
+  }
+  return Status::ok();
+}
+
+Status RuleEngine::runWaits(int64_t until_ms, bool inclusive) {
+  while (!wait_ends_.empty()) {
+    auto first = wait_ends_.begin();
+    const int64_t ends_ms = std::get<0>(*first);
+    if (ends_ms > until_ms || (ends_ms == until_ms && !inclusive)) break;
+    const int32_t partition = std::get<1>(*first);
+    const std::string key = std::get<2>(*first);
+    wait_ends_.erase(first);
+    waits_.erase({partition, key});
+    SP_RETURN_IF_ERROR(fireWait(partition, key));
+  }
+  return Status::ok();
+}
+
+Status RuleEngine::fireWait(int32_t partition, const std::string& key) {
+  SP_ASSIGN_OR_RETURN(Entry * record, entry(StateTable::kRule, partition, key));
+  const auto* bytes = std::get_if<std::string>(&record->value);
+  if (bytes == nullptr) return Status::ok();
+  const std::string stored_bytes = *bytes;  // the record is cleared below; the event is read from this copy
+  record->value = std::monostate{};
+  markDirty(record);
+  auto stored = decodeWait(stored_bytes);
+  // The rule as the current set has it: a reload may have removed it, or
+  // its wait, since the wait started.
+  const std::string_view rule_id = std::string_view(key).substr(kWaitPrefix.size()).substr(
+      0, std::string_view(key).substr(kWaitPrefix.size()).find(kSep));
+  const CompiledRule* rule = nullptr;
+  for (const CompiledRule& r : rules_->compiled) {
+    if (r.spec->id == rule_id && r.spec->enabled && r.spec->absent) rule = &r;
+  }
+  if (rule == nullptr) return Status::ok();
+  Event event;
+  std::optional<Rejection> rejected;
+  if (stored.isOk()) rejected = decoder_.decode(stored->type, stored->payload, event);
+  if (!stored.isOk() || rejected) {
+    log::warn("wait record does not decode; the wait ends without acting",
+              {{"rule", rule->spec->id}, {"partition", std::to_string(partition)},
+               {"error", stored.isOk() ? rejected->detail : stored.status().message()}});
+    return Status::ok();
+  }
+  if (!stored->item.empty()) event.sku = stored->item;
+  std::optional<CustomerState> holder;
+  SP_ASSIGN_OR_RETURN(const CustomerState* customer, customerNow(partition, event.customer_id, holder));
+  const SourceMessage message{"", partition, -1, event.customer_id, stored->payload};
+  const ProcessedEvent processed{event, message, partition, customer};
+  const std::string store_id = storeIdOf(processed);
+  SP_ASSIGN_OR_RETURN(const StoreRecord* store, storeRecord(store_id));
+  // Windows are read afresh at the wait's end, not from the last event's fold.
+  std::fill(event_groups_.begin(), event_groups_.end(), nullptr);
+  std::fill(event_windows_.begin(), event_windows_.end(), WindowRef{});
+  Evaluation& ev = evaluation();
+  ev.bindEvent(processed);
+  ev.bindStore(store_id, store);
+  ev.bindNow(stored->ends_ms, zoneOf(store));
+  ev.bindWaitEnd(stored->ends_ms);
+  return act(*rule, ev, /*holds=*/true);
 }
 
 Status RuleEngine::prepareCommit(StateWriteBatch& batch) {
@@ -1647,6 +1861,10 @@ void RuleEngine::evictLeastRecentlyUsed() {
 
 void RuleEngine::revoked(const std::set<int32_t>& partitions) {
   cache_.eraseIf([&](const Entry& e) { return !e.dirty && partitions.count(e.partition); });
+  // Their waits are the new owner's now, read from the store there.
+  std::erase_if(wait_ends_, [&](const auto& end) { return partitions.contains(std::get<1>(end)); });
+  std::erase_if(waits_, [&](const auto& wait) { return partitions.contains(wait.first.first); });
+  for (int32_t p : partitions) wait_partitions_.erase(p);
 }
 
 }  // namespace storepulse::rules

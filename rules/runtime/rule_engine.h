@@ -8,8 +8,11 @@
 //      priority first, and for each that holds and is out of cooldown,
 //   3. acts: an alert or `emit` record to the output sink, a block set or
 //      lifted, a customer tag set.
-// Scheduled rules run when the engine clock passes their times. Aggregate,
-// cooldown, block and tag state joins the pipeline's atomic commit; output
+// Scheduled rules run when the engine clock passes their times; a rule with
+// `absent:` starts a wait at its event instead of acting, and acts when the
+// clock passes the wait's end unless a matching event ended it first.
+// Aggregate, cooldown, wait, block and tag state joins the pipeline's
+// atomic commit; output
 // is flushed before it. The same class runs in `storepulse run`, in
 // backtests and in rule tests: only the clock and the sinks differ.
 
@@ -21,14 +24,17 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <variant>
 #include <vector>
 
 #include "engine/aggregates/windowed_aggregate.h"
 #include "engine/alerts/alert.h"
+#include "engine/event/event_decoder.h"
 #include "engine/metrics/metrics.h"
 #include "engine/pipeline/dead_letter_sink.h"
 #include "engine/pipeline/event_processor.h"
@@ -135,7 +141,39 @@ class RuleEngine final : public EventProcessor {
   Status runScheduledAt(const CompiledRule& rule, const std::string& store_id, const StoreRecord& store,
                         int64_t at_ms);
   Status runScheduledFor(const CompiledRule& rule, const ScheduledCustomer& customer, int64_t at_ms);
+  // Evaluates the rule's condition and acts on it (or starts its wait).
   Status fire(const CompiledRule& rule, Evaluation& ev);
+  // Takes the rule's actions; `holds` is its condition (a block is lifted
+  // when it does not hold).
+  Status act(const CompiledRule& rule, Evaluation& ev, bool holds);
+  // Counts and logs a rule that could not be evaluated; the event goes on.
+  Status ruleFailed(const CompiledRule& rule, const std::string& why);
+  // The customer as the pipeline has it now (its batch, else the store);
+  // null when there is none. `holder` keeps one read from the store.
+  Result<const CustomerState*> customerNow(int32_t partition, const std::string& id,
+                                           std::optional<CustomerState>& holder);
+
+  // Absences. A wait is a rule record ("w\0rule\0match values") in the
+  // customer's partition holding the event that started it; the engine
+  // indexes the waits of the partitions it owns by key and by end.
+  struct Wait {
+    int64_t started_ms;  // the event time of the event that started it
+    int64_t ends_ms;     // started_ms + within: an event after it is too late to end it
+  };
+  // One key per wait the event starts or ends (a purchase: one per product
+  // when `match` holds sku); none when it lacks a matched field.
+  struct WaitKey {
+    std::string key;
+    std::string item;  // the product of a purchase's wait per product; else empty
+  };
+  std::vector<WaitKey> waitKeys(const CompiledRule& rule, const Event& e) const;
+  Status loadWaits(int32_t partition);  // once per partition, from the store
+  Status loadOwnedWaits();
+  Status startWait(const CompiledRule& rule, Evaluation& ev);
+  Status endWaits(const ProcessedEvent& e);
+  // Acts on the waits that end before `until_ms` (or at it, when `inclusive`).
+  Status runWaits(int64_t until_ms, bool inclusive);
+  Status fireWait(int32_t partition, const std::string& key);
   void announce(const CompiledRule& rule, std::string action, const Evaluation& ev,
                 std::map<std::string, std::string> fields);
 
@@ -209,6 +247,10 @@ class RuleEngine final : public EventProcessor {
   std::string others_;
   std::string encode_scratch_;
   std::string encode_body_;
+  std::map<std::pair<int32_t, std::string>, Wait> waits_;
+  std::set<std::tuple<int64_t, int32_t, std::string>> wait_ends_;  // (ends_ms, partition, key) of waits_
+  std::set<int32_t> wait_partitions_;  // whose waits are loaded
+  EventDecoder decoder_;               // the events that started waits, read back at their end
   std::unordered_map<std::string, std::unique_ptr<StoreRecord>> stores_;  // read through; refreshed per commit
   std::map<std::string, absl::TimeZone> zones_;
   bool sent_output_ = false;

@@ -1045,6 +1045,46 @@ rules:
   EXPECT_THAT(alerts, ElementsAre("after o1, store"));
 }
 
+// Waits (`absent`) are rule records committed with the state: after a
+// restart the engine reads them back and acts on the wall clock; a revoked
+// partition's waits are left to its new owner.
+TEST_F(RuleEngineTest, WaitsActOnTheWallClockAfterARestartInThePartitionsOwned) {
+  const auto rules = compile(R"(
+rules:
+  - id: scanned-not-bought
+    on: [scan]
+    absent: {on: [purchase], within: 2h, match: [customer_id, sku]}
+    alert: {to: guide, title: "{{event.customer_id}} did not buy {{event.sku}}"}
+)");
+  // In 2099: runOnce ticks with the real clock, which must not end the waits.
+  start(rules, RuleEngineOptions::Clock::kWall);
+  ASSERT_TRUE(feed({{kScans, scan("c1", "s1", "a", "2099-03-01T10:00:00Z")},
+                    {kScans, scan("c2", "s1", "a", "2099-03-01T10:00:00Z")}})
+                  .isOk());
+  ASSERT_TRUE(feed({{kPurchases, purchase("o1", "c2", "s1", 10, "2099-03-01T10:30:00Z")}}).isOk());
+  auto waitKey = [](std::string_view customer) {
+    return std::string("w\0scanned-not-bought\0", 21) + std::string(customer) + std::string("\0a", 2);
+  };
+  EXPECT_TRUE(store_.get(StateTable::kRule, 0, waitKey("c1"))->has_value());
+  EXPECT_FALSE(store_.get(StateTable::kRule, 0, waitKey("c2"))->has_value());
+
+  restart(rules, RuleEngineOptions::Clock::kWall);
+  std::set<int32_t> owned;  // partition 0 was revoked, as in a rebalance
+  engine_->setOwnedPartitions([&] { return owned; });
+  engine_->revoked({0});
+  ASSERT_TRUE(engine_->tick(*parseRfc3339Millis("2099-03-01T13:00:00Z")).isOk());
+  EXPECT_TRUE(firings_.empty());
+
+  owned = {0};  // and assigned back: its waits are read from the store
+  ASSERT_TRUE(engine_->tick(*parseRfc3339Millis("2099-03-01T13:00:01Z")).isOk());
+  ASSERT_THAT(titles(), ElementsAre("scanned-not-bought: c1 did not buy a"));
+  EXPECT_EQ(firings_[0].fields.at("event_ts"), "2099-03-01T12:00:00Z");
+  ASSERT_TRUE(feed({}).isOk());  // the commit that ends the wait
+  EXPECT_FALSE(store_.get(StateTable::kRule, 0, waitKey("c1"))->has_value());
+  ASSERT_TRUE(engine_->tick(*parseRfc3339Millis("2099-03-01T14:00:00Z")).isOk());
+  EXPECT_EQ(firings_.size(), 1u);
+}
+
 // A store's record keyed by product holds a window per product: past a few
 // hundred they are found through an index, which must find each one again.
 TEST_F(RuleEngineTest, AStoreRecordOfHundredsOfProductWindowsFindsEachAgain) {
