@@ -74,9 +74,9 @@ const RuleFileKeys& ruleFileKeys() {
   static const RuleFileKeys keys = {
       .file = {"aggregates", "rules", "tests"},
       .aggregate = {"count", "sum", "min", "max", "avg", "distinct_count", "by", "window", "step", "lateness"},
-      .rule = {"id", "description", "on", "every", "at", "for_each", "segment", "when", "absent", "cooldown", "priority",
-               "enabled", "mode", "alert", "block", "tag", "emit"},
-      .absent = {"on", "within", "match"},
+      .rule = {"id", "description", "on", "every", "at", "for_each", "segment", "when", "after", "absent", "cooldown",
+               "priority", "enabled", "mode", "alert", "block", "tag", "emit"},
+      .linked = {"on", "within", "match"},
       .cooldown = {"key", "for"},
       .alert = {"to", "severity", "title", "body", "recommend", "facts"},
       .block = {"sku", "store"},
@@ -472,7 +472,21 @@ class Reader {
       error(node, fmt::format("{} has both 'on' and a schedule ('every'/'at'): give one", what));
     }
     if (const YAML::Node when = node["when"]) r.when = expression(when, what + ".when");
-    absent(node, what, r);
+    r.after = linkedEvents(node, "after", what, r);
+    r.absent = linkedEvents(node, "absent", what, r);
+    if (r.after) {
+      for (EventType type : r.after->on) {
+        if (std::find(r.on.begin(), r.on.end(), type) != r.on.end()) {
+          error(node["after"]["on"], fmt::format("{}.after.on: {} events also trigger the rule, which would follow "
+                                                 "itself; count them with an aggregate instead",
+                                                 what, eventTypeName(type)));
+        }
+      }
+    }
+    if (r.absent && node["block"]) {
+      error(node["block"], fmt::format("{}: a block follows its condition and cannot wait; use alert, tag or emit "
+                                       "with 'absent'", what));
+    }
     cooldown(node, what, r);
     if (const YAML::Node p = node["priority"]) r.priority = static_cast<int>(integer(p, what + ".priority", -1000, 1000).value_or(0));
     if (const YAML::Node e = node["enabled"]) r.enabled = boolean(e, what + ".enabled").value_or(true);
@@ -534,70 +548,76 @@ class Reader {
     r.schedule = s;
   }
 
-  void absent(const YAML::Node& node, const std::string& what, RuleSpec& r) {
-    const YAML::Node a = node["absent"];
-    if (!a) return;
+  // `after` or `absent` (`key`): what the linked events are, each checked
+  // against the rule's own event types.
+  std::optional<LinkedEvents> linkedEvents(const YAML::Node& node, std::string_view key, const std::string& what,
+                                           const RuleSpec& r) {
+    const YAML::Node a = node[std::string(key)];
+    if (!a) return std::nullopt;
+    const std::string where = fmt::format("{}.{}", what, key);
     if (!a.IsMap()) {
-      error(a, fmt::format("{}.absent must be a mapping with 'on', 'within' and 'match'", what));
-      return;
+      error(a, fmt::format("{} must be a mapping with 'on', 'within' and 'match'", where));
+      return std::nullopt;
     }
-    if (!checkKeys(a, what + ".absent", ruleFileKeys().absent)) return;
-    Absence absence;
-    absence.where = at(a);
-    // A wait is kept in its customer's partition: only events keyed by a
-    // customer can start one or end it there.
-    auto customerEvents = [&](const YAML::Node& at_node, const std::vector<EventType>& types, const std::string& key) {
+    if (!checkKeys(a, where, ruleFileKeys().linked)) return std::nullopt;
+    LinkedEvents linked;
+    linked.where = at(a);
+    linked.lateness_ms = options_.default_lateness_ms;
+    // The state is kept in the customer's partition: only events keyed by
+    // a customer can take part.
+    auto customerEvents = [&](const YAML::Node& at_node, const std::vector<EventType>& types, const std::string& name) {
       for (EventType type : types) {
         if (type == EventType::kInventory || type == EventType::kStore) {
-          error(at_node, fmt::format("{}: {} events carry no customer, and a wait is kept with the customer", key,
-                                     eventTypeName(type)));
+          error(at_node, fmt::format("{}: {} events carry no customer, and {} is kept with the customer", name,
+                                     eventTypeName(type), key == "absent" ? "a wait" : "what came before"));
         }
       }
     };
-    if (r.schedule) error(a, fmt::format("{}.absent belongs to rules with 'on': a wait starts at an event", what));
-    if (node["on"]) customerEvents(node["on"], r.on, what + ".on (with absent)");
+    if (r.schedule) {
+      error(a, fmt::format("{} belongs to rules with 'on': {}", where,
+                           key == "absent" ? "a wait starts at an event" : "it looks back from an event"));
+    }
+    if (node["on"]) customerEvents(node["on"], r.on, fmt::format("{}.on (with {})", what, key));
     if (const YAML::Node on = a["on"]) {
-      for (const auto& [name, item] : list(on, what + ".absent.on")) {
-        if (auto type = eventType(name, item, what + ".absent.on")) absence.on.push_back(*type);
+      for (const auto& [name, item] : list(on, where + ".on")) {
+        if (auto type = eventType(name, item, where + ".on")) linked.on.push_back(*type);
       }
-      customerEvents(on, absence.on, what + ".absent.on");
+      customerEvents(on, linked.on, where + ".on");
     } else {
-      error(a, fmt::format("{}.absent needs 'on': the event types that end the wait", what));
+      error(a, fmt::format("{} needs 'on': the event types {}", where,
+                           key == "absent" ? "that end the wait" : "that must come first"));
     }
     if (const YAML::Node w = a["within"]) {
-      absence.within_ms = duration(w, what + ".absent.within").value_or(0);
+      linked.within_ms = duration(w, where + ".within").value_or(0);
     } else {
-      error(a, fmt::format("{}.absent needs 'within' (a duration)", what));
+      error(a, fmt::format("{} needs 'within' (a duration)", where));
     }
     if (const YAML::Node m = a["match"]) {
-      absence.match.clear();
-      for (const auto& [name, item] : list(m, what + ".absent.match")) {
+      linked.match.clear();
+      for (const auto& [name, item] : list(m, where + ".match")) {
         auto fieldOf = [&](EventType type) {
           // A purchase's products are its items': `sku` matches any of them.
           const EventField* field = findEventField(type, name);
           return (field != nullptr && field->kind == FieldKind::kString) || (type == EventType::kPurchase && name == "sku");
         };
-        std::vector<EventType> types = r.on;  // the events that start a wait, and those that end it
-        types.insert(types.end(), absence.on.begin(), absence.on.end());
+        std::vector<EventType> types = r.on;  // the rule's events, and the linked ones
+        types.insert(types.end(), linked.on.begin(), linked.on.end());
         for (EventType type : types) {
           if (!fieldOf(type)) {
-            error(item, fmt::format("{}.absent.match: '{}' is not a text field of {} events", what, name, eventTypeName(type)));
+            error(item, fmt::format("{}.match: '{}' is not a text field of {} events", where, name, eventTypeName(type)));
           }
         }
-        if (std::find(absence.match.begin(), absence.match.end(), name) != absence.match.end()) {
-          error(item, fmt::format("{}.absent.match: '{}' is listed twice", what, name));
+        if (std::find(linked.match.begin(), linked.match.end(), name) != linked.match.end()) {
+          error(item, fmt::format("{}.match: '{}' is listed twice", where, name));
         }
-        absence.match.push_back(name);
+        linked.match.push_back(name);
       }
-      if (std::find(absence.match.begin(), absence.match.end(), "customer_id") == absence.match.end()) {
-        error(m, fmt::format("{}.absent.match must include customer_id: a wait is kept with its customer", what));
+      if (std::find(linked.match.begin(), linked.match.end(), "customer_id") == linked.match.end()) {
+        error(m, fmt::format("{}.match must include customer_id: {} is kept with its customer", where,
+                             key == "absent" ? "a wait" : "what came before"));
       }
     }
-    if (node["block"]) {
-      error(node["block"], fmt::format("{}: a block follows its condition and cannot wait; use alert, tag or emit "
-                                       "with 'absent'", what));
-    }
-    r.absent = std::move(absence);
+    return linked;
   }
 
   void cooldown(const YAML::Node& node, const std::string& what, RuleSpec& r) {

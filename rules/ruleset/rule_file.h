@@ -95,15 +95,23 @@ struct Cooldown {
   int64_t for_ms = 0;            // 0: no cooldown
 };
 
-// An absence (SPEC.md "Rules", sequences and absences): the rule's event
-// starts a wait, and the rule acts when `within` has passed on the engine
-// clock without an event of the `on` types that shares the `match` fields
-// ("scanned in store, no purchase within 2h"). For a purchase, `sku`
-// matches any of its items.
-struct Absence {
+// Events linked to a rule's event by shared fields within a time (SPEC.md
+// "Rules", sequences and absences):
+// - `absent`: the rule's event starts a wait, and the rule acts when
+//   `within` has passed on the engine clock without an event of the `on`
+//   types that shares the `match` fields ("scanned in store, no purchase
+//   within 2h");
+// - `after`: the rule's event counts only if an event of the `on` types
+//   that shares the `match` fields came at most `within` before it
+//   ("viewed online, bought in store within 7d").
+// For a purchase, `sku` matches any of its items.
+struct LinkedEvents {
   std::vector<EventType> on;
   int64_t within_ms = 0;
-  std::vector<std::string> match = {"customer_id"};  // always holds customer_id: the wait is kept with the customer
+  std::vector<std::string> match = {"customer_id"};  // always holds customer_id: the state is kept with the customer
+  // `after`: linked events older than the newest the key has seen minus
+  // this are late, as for aggregates (RuleFileOptions::default_lateness_ms).
+  int64_t lateness_ms = 0;
   SourceLocation where;
 };
 
@@ -116,7 +124,8 @@ struct RuleSpec {
   std::vector<EventType> on;        // event-triggered rules
   std::optional<Schedule> schedule;  // scheduled rules
   Expression when;                  // empty text: always
-  std::optional<Absence> absent;    // event-triggered rules only
+  std::optional<LinkedEvents> after;   // event-triggered rules only
+  std::optional<LinkedEvents> absent;  // event-triggered rules only
   Cooldown cooldown;
   int priority = 0;                 // higher first when several rules fire on one event
   bool enabled = true;
@@ -150,7 +159,7 @@ struct RuleFileOptions {
 // The keys each mapping of a rule file accepts: the parser checks against
 // these, and a test keeps the published JSON Schema in step with them.
 struct RuleFileKeys {
-  std::vector<std::string_view> file, aggregate, rule, absent, cooldown, alert, block, tag, emit, test;
+  std::vector<std::string_view> file, aggregate, rule, linked, cooldown, alert, block, tag, emit, test;
 };
 const RuleFileKeys& ruleFileKeys();
 

@@ -120,10 +120,30 @@ class Compiler {
     return out;
   }
 
+  static std::unique_ptr<AggregateSpec> afterCount(const RuleSpec& spec) {
+    const LinkedEvents& after = *spec.after;
+    auto a = std::make_unique<AggregateSpec>();
+    a->name = "after:" + spec.id;  // not a CEL name: no expression reads it
+    a->function = AggregateFunction::kCount;
+    a->on = after.on;
+    a->by = {"customer_id"};  // the customer's record holds the count
+    for (const std::string& field : after.match) {
+      if (field != "customer_id") a->by.push_back(field);
+    }
+    // 1 ms steps: a linked event counts exactly while it is at most
+    // `within` old, whatever the times.
+    a->window.kind = WindowSpec::Kind::kSliding;
+    a->window.size_ms = after.within_ms + 1;
+    a->window.step_ms = 1;
+    a->allowed_lateness_ms = after.lateness_ms;
+    return a;
+  }
+
   CompiledRule rule(const RuleSpec& spec) {
     CompiledRule r;
     r.spec = &spec;
     const std::string what = "rule " + spec.id;
+    if (spec.after) r.after_count = afterCount(spec);
     if (!spec.when.text.empty() && compile(spec.when, what + ".when", /*must_be_bool=*/true)) {
       r.when = conjuncts(spec.when, what + ".when");
     }

@@ -46,6 +46,10 @@ struct CompiledRule {
   std::optional<cel::Program> block_store;
   std::optional<cel::Program> tag_value;
   std::vector<std::pair<std::string, cel::Program>> emit_fields;
+  // `after`: the linked events, counted by an aggregate of the rule's own
+  // (no expression can read it) over `within` in 1 ms steps, keyed by the
+  // `match` fields, customer_id first.
+  std::unique_ptr<AggregateSpec> after_count;
 };
 
 struct CompiledRuleSet : RuleSet {

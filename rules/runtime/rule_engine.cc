@@ -396,6 +396,9 @@ struct RuleEngine::AggregatePlan {
   TextField text;                 // `field`, for distinct counts
   NumberField number;             // `field`, for sums, min, max and avg
   bool by_customer = false;       // kept in the customer's partition only
+  // Purchases fold into a window per product, by its items' skus: the
+  // counts of `after` rules whose `match` holds sku.
+  bool sku_from_items = false;
   size_t group_slot = 0;          // numbers the distinct by[0] fields (event_groups_)
 };
 
@@ -885,9 +888,18 @@ void RuleEngine::planAggregates() {
   for (size_t i = 0; i < rules_->env->aggregates.size(); ++i) {
     add(*rules_->env->aggregates[i], rules_->aggregate_definitions[i]);
   }
+  for (size_t type = 0; type < kEventTypeCount; ++type) fold_plans_[type] = rules_->aggregates_by_event_type[type];
   // After the declared ones, so that their indexes stay those of RuleEnv.
   const AggregateSpec& tally = bestSellerTally();
   best_seller_plan_ = rules_->reads_best_sellers ? add(tally, tally.definitionFingerprint()) : -1;
+  after_plans_.assign(rules_->compiled.size(), -1);
+  for (size_t r = 0; r < rules_->compiled.size(); ++r) {
+    const AggregateSpec* count = rules_->compiled[r].after_count.get();
+    if (count == nullptr || !rules_->compiled[r].spec->enabled) continue;
+    after_plans_[r] = add(*count, count->definitionFingerprint());
+    plans_[after_plans_[r]].sku_from_items = std::find(count->by.begin(), count->by.end(), "sku") != count->by.end();
+    for (EventType type : count->on) fold_plans_[static_cast<size_t>(type)].push_back(after_plans_[r]);
+  }
   event_groups_.assign(group_fields.size(), nullptr);
   event_windows_.assign(plans_.size(), WindowRef{});
 }
@@ -946,8 +958,8 @@ Status RuleEngine::before(const Event& e) {
 Status RuleEngine::process(const ProcessedEvent& e) {
   const size_t type = static_cast<size_t>(e.event.type);
   const bool tallies = best_seller_plan_ >= 0 && e.event.type == EventType::kPurchase;
-  if (rules_->aggregates_by_event_type[type].empty() && rules_->by_event_type[type].empty() &&
-      rules_->ending_waits[type].empty() && !tallies) {
+  if (fold_plans_[type].empty() && rules_->by_event_type[type].empty() && rules_->ending_waits[type].empty() &&
+      !tallies) {
     return Status::ok();
   }
   std::fill(event_groups_.begin(), event_groups_.end(), nullptr);
@@ -965,23 +977,21 @@ Status RuleEngine::process(const ProcessedEvent& e) {
 }
 
 Status RuleEngine::foldAggregates(const ProcessedEvent& e, std::string_view store_id, const absl::TimeZone& zone) {
-  const std::vector<int>& indexes = rules_->aggregates_by_event_type[static_cast<size_t>(e.event.type)];
+  const std::vector<int>& indexes = fold_plans_[static_cast<size_t>(e.event.type)];
   // Every window first, then the folds: each window is a cache miss (one
   // customer among many), and fetching them all before using any lets the
   // misses overlap instead of following one another.
   for (int index : indexes) {
     const AggregatePlan& plan = plans_[index];
+    if (plan.sku_from_items && e.event.type == EventType::kPurchase) continue;  // below, a window per product
     if (!eventKey(plan, e.event, store_id)) continue;
     SP_ASSIGN_OR_RETURN(event_windows_[index], window(e.partition, plan, group_value_, others_, /*create=*/true,
                                                       &event_groups_[plan.group_slot]));
     __builtin_prefetch(event_windows_[index].get());  // an early pointer may go stale: then it only fetches in vain
   }
   std::string late;
-  for (int index : indexes) {
-    const WindowRef ref = event_windows_[index];
-    if (ref.group == nullptr) continue;  // the event lacks a `by` field
+  auto foldInto = [&](const AggregatePlan& plan, WindowRef ref) {
     WindowedAggregate* agg = ref.get();
-    const AggregatePlan& plan = plans_[index];
     const AggregateSpec& spec = *plan.spec;
     const double number = plan.number(e.event);
     uint64_t hash = 0;
@@ -994,10 +1004,22 @@ Status RuleEngine::foldAggregates(const ProcessedEvent& e, std::string_view stor
       late += fmt::format("{}{} ({} ms behind its newest event {}, allowed {} ms)", late.empty() ? "" : "; ",
                           spec.name, agg->newestEventMs() - e.event.ts_ms,
                           formatRfc3339Millis(agg->newestEventMs()), spec.allowed_lateness_ms);
-      continue;
+      return;
     }
     std::get<AggregateGroup>(ref.group->value).changed[ref.index] = 1;
     markDirty(ref.group);
+  };
+  for (int index : indexes) {
+    const AggregatePlan& plan = plans_[index];
+    if (plan.sku_from_items && e.event.type == EventType::kPurchase) {
+      for (const std::string& others : itemKeys(plan, e.event)) {
+        SP_ASSIGN_OR_RETURN(const WindowRef ref, window(e.partition, plan, e.event.customer_id, others,
+                                                        /*create=*/true, &event_groups_[plan.group_slot]));
+        foldInto(plan, ref);
+      }
+    } else if (event_windows_[index].group != nullptr) {  // null: the event lacks a `by` field
+      foldInto(plan, event_windows_[index]);
+    }
   }
   if (best_seller_plan_ >= 0 && e.event.type == EventType::kPurchase && !e.event.store_id.empty()) {
     SP_RETURN_IF_ERROR(foldUnitsSold(e, zone));
@@ -1115,8 +1137,49 @@ Status RuleEngine::fire(const CompiledRule& rule, Evaluation& ev) {
   count(rule, Outcome::kEvaluated);
   const Result<bool> when = ev.holds(rule);
   if (!when.isOk()) return ruleFailed(rule, when.status().message());
-  if (rule.spec->absent) return *when ? startWait(rule, ev) : Status::ok();
-  return act(rule, ev, *when);
+  bool holds = *when;
+  if (holds && rule.after_count) {
+    SP_ASSIGN_OR_RETURN(holds, cameAfter(rule, *ev.processed()));
+  }
+  if (rule.spec->absent) return holds ? startWait(rule, ev) : Status::ok();
+  return act(rule, ev, holds);
+}
+
+std::vector<std::string> RuleEngine::itemKeys(const AggregatePlan& plan, const Event& e) const {
+  std::vector<std::string_view> skus;
+  for (const LineItem& item : e.items) {
+    if (!item.sku.empty()) skus.push_back(item.sku);
+  }
+  std::sort(skus.begin(), skus.end());
+  skus.erase(std::unique(skus.begin(), skus.end()), skus.end());
+  std::vector<std::string> keys;
+  for (std::string_view sku : skus) {
+    std::string& others = keys.emplace_back();
+    for (size_t b = 1; b < plan.spec->by.size(); ++b) {
+      const std::string_view v = plan.spec->by[b] == "sku" ? sku : plan.others[b - 1](e);
+      if (v.empty()) return {};
+      others.push_back(kSep);
+      others.append(v);
+    }
+  }
+  return keys;
+}
+
+Result<bool> RuleEngine::cameAfter(const CompiledRule& rule, const ProcessedEvent& e) {
+  const AggregatePlan& plan = plans_[after_plans_[static_cast<size_t>(&rule - rules_->compiled.data())]];
+  std::vector<std::string> keys;
+  if (plan.sku_from_items && e.event.type == EventType::kPurchase) {
+    keys = itemKeys(plan, e.event);
+  } else if (eventKey(plan, e.event, /*event_store=*/{})) {
+    keys.push_back(others_);
+  }
+  for (const std::string& others : keys) {
+    SP_ASSIGN_OR_RETURN(const WindowRef ref,
+                        window(e.partition, plan, e.event.customer_id, others, /*create=*/false, nullptr));
+    const WindowedAggregate* counted = ref.get();
+    if (counted != nullptr && counted->at(*plan.spec, e.event.ts_ms).count > 0) return true;
+  }
+  return false;
 }
 
 Status RuleEngine::act(const CompiledRule& rule, Evaluation& ev, bool holds) {

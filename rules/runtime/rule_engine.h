@@ -18,6 +18,7 @@
 
 #include <absl/time/time.h>
 
+#include <array>
 #include <chrono>
 #include <atomic>
 #include <functional>
@@ -143,6 +144,11 @@ class RuleEngine final : public EventProcessor {
   Status runScheduledFor(const CompiledRule& rule, const ScheduledCustomer& customer, int64_t at_ms);
   // Evaluates the rule's condition and acts on it (or starts its wait).
   Status fire(const CompiledRule& rule, Evaluation& ev);
+  // `after`: whether a linked event came at most `within` before `e`.
+  Result<bool> cameAfter(const CompiledRule& rule, const ProcessedEvent& e);
+  // The other `by` values of a purchase's window per product (its items'
+  // skus, distinct); none when the event lacks one of them.
+  std::vector<std::string> itemKeys(const AggregatePlan& plan, const Event& e) const;
   // Takes the rule's actions; `holds` is its condition (a block is lifted
   // when it does not hold).
   Status act(const CompiledRule& rule, Evaluation& ev, bool holds);
@@ -236,6 +242,8 @@ class RuleEngine final : public EventProcessor {
   std::vector<AggregatePlan> plans_;  // by aggregate index of rules_
   std::unordered_map<uint64_t, int> plan_by_definition_;
   int best_seller_plan_ = -1;  // in plans_, when the rule set reads best sellers
+  std::vector<int> after_plans_;  // by index in rules_->compiled: the plan of its `after` count, or -1
+  std::array<std::vector<int>, kEventTypeCount> fold_plans_;  // what each event type folds into
   uint64_t generation_ = 0;  // counts rule sets
   // Of the event being processed: its group records by AggregatePlan::
   // group_slot, and the windows the fold updated, by aggregate index.

@@ -59,6 +59,7 @@ std::vector<Mapping> mappings() {
   };
   return {
       {"file", &s, k.file},         {"aggregate", def("aggregate"), k.aggregate}, {"rule", def("rule"), k.rule},
+      {"linked", def("linked"), k.linked},
       {"cooldown", def("cooldown"), k.cooldown}, {"alert", def("alert"), k.alert},   {"block", def("block"), k.block},
       {"tag", def("tag"), k.tag},   {"emit", def("emit"), k.emit},                {"test", def("test"), k.test},
   };
