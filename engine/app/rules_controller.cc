@@ -131,6 +131,7 @@ nlohmann::json RulesController::describe() const {
       total.evaluations += c.evaluations;
       total.fires += c.fires;
       total.errors += c.errors;
+      total.held += c.held;
     }
   }
   nlohmann::json list = nlohmann::json::array();
@@ -149,7 +150,8 @@ nlohmann::json RulesController::describe() const {
                     {"mode", spec.mode == rules::RuleMode::kShadow ? "shadow" : "live"},
                     {"evaluations", c.evaluations},
                     {"fires", c.fires},
-                    {"errors", c.errors}});
+                    {"errors", c.errors},
+                    {"held", c.held}});
   }
   nlohmann::json body = {{"dir", config_.dir},
                          {"version", current_->version},

@@ -70,6 +70,10 @@ Metrics::Metrics()
                       .Name("storepulse_rule_errors_total")
                       .Help("Rule evaluations that failed (the rule did not fire), by rule.")
                       .Register(*registry_)),
+      rule_held(BuildCounter()
+                    .Name("storepulse_rule_held_total")
+                    .Help("Rules that would have fired in their quiet hours and did not, by rule.")
+                    .Register(*registry_)),
       rule_reloads(BuildCounter()
                        .Name("storepulse_rule_reloads_total")
                        .Help("Rule set reloads, by outcome (ok, error).")

@@ -75,7 +75,7 @@ const RuleFileKeys& ruleFileKeys() {
       .file = {"aggregates", "rules", "tests"},
       .aggregate = {"count", "sum", "min", "max", "avg", "distinct_count", "by", "window", "step", "lateness"},
       .rule = {"id", "description", "on", "every", "at", "for_each", "segment", "when", "after", "absent", "cooldown",
-               "priority", "enabled", "mode", "alert", "block", "tag", "emit"},
+               "quiet_hours", "priority", "enabled", "mode", "alert", "block", "tag", "emit"},
       .linked = {"on", "within", "match"},
       .cooldown = {"key", "for"},
       .alert = {"to", "severity", "title", "body", "recommend", "facts"},
@@ -483,6 +483,7 @@ class Reader {
         }
       }
     }
+    if (const YAML::Node q = node["quiet_hours"]) quietHours(q, what, r);
     if (r.absent && node["block"]) {
       error(node["block"], fmt::format("{}: a block follows its condition and cannot wait; use alert, tag or emit "
                                        "with 'absent'", what));
@@ -499,6 +500,11 @@ class Reader {
       }
     }
     actions(node, what, r);
+    if (r.quiet_hours && r.block) {
+      error(node["quiet_hours"], fmt::format("{}.quiet_hours: a block is not a message and is never held back; "
+                                             "put the block in a rule of its own",
+                                             what));
+    }
     return r;
   }
 
@@ -517,11 +523,8 @@ class Reader {
     if (every) s.every_ms = duration(every, what + ".every").value_or(0);
     if (at_time) {
       const auto text = string(at_time, what + ".at").value_or("");
-      int hh = -1, mm = -1;
-      if (text.size() == 5 && text[2] == ':' && std::from_chars(text.data(), text.data() + 2, hh).ec == std::errc() &&
-          std::from_chars(text.data() + 3, text.data() + 5, mm).ec == std::errc() && hh >= 0 && hh < 24 && mm >= 0 &&
-          mm < 60) {
-        s.minute_of_day = hh * 60 + mm;
+      if (auto minute = minuteOfDay(text)) {
+        s.minute_of_day = *minute;
       } else {
         error(at_time, fmt::format("{}.at: '{}' is not a time of day like \"15:00\"", what, text));
       }
@@ -618,6 +621,32 @@ class Reader {
       }
     }
     return linked;
+  }
+
+  // "HH:MM", 24-hour.
+  static std::optional<int> minuteOfDay(std::string_view text) {
+    int hh = -1, mm = -1;
+    if (text.size() == 5 && text[2] == ':' && std::from_chars(text.data(), text.data() + 2, hh).ec == std::errc() &&
+        std::from_chars(text.data() + 3, text.data() + 5, mm).ec == std::errc() && hh >= 0 && hh < 24 && mm >= 0 &&
+        mm < 60) {
+      return hh * 60 + mm;
+    }
+    return std::nullopt;
+  }
+
+  void quietHours(const YAML::Node& node, const std::string& what, RuleSpec& r) {
+    const auto text = string(node, what + ".quiet_hours");
+    if (!text) return;
+    const size_t dash = text->find('-');
+    const auto from = dash == std::string::npos ? std::nullopt : minuteOfDay(std::string_view(*text).substr(0, dash));
+    const auto to = dash == std::string::npos ? std::nullopt : minuteOfDay(std::string_view(*text).substr(dash + 1));
+    if (!from || !to) {
+      error(node, fmt::format("{}.quiet_hours: '{}' is not a range of times of day like \"21:00-09:00\"", what, *text));
+    } else if (*from == *to) {
+      error(node, fmt::format("{}.quiet_hours: '{}' starts and ends at the same time", what, *text));
+    } else {
+      r.quiet_hours = QuietHours{*from, *to};
+    }
   }
 
   void cooldown(const YAML::Node& node, const std::string& what, RuleSpec& r) {

@@ -115,6 +115,17 @@ struct LinkedEvents {
   SourceLocation where;
 };
 
+// Local times of day (the store's zone) in which a rule does not act,
+// "21:00-09:00"; `to` before `from` runs across midnight.
+struct QuietHours {
+  int from_minute = 0;  // of the day, included
+  int to_minute = 0;    // of the day, excluded
+  bool contains(int minute_of_day) const {
+    return from_minute < to_minute ? minute_of_day >= from_minute && minute_of_day < to_minute
+                                   : minute_of_day >= from_minute || minute_of_day < to_minute;
+  }
+};
+
 enum class RuleMode { kLive, kShadow };
 
 struct RuleSpec {
@@ -127,6 +138,7 @@ struct RuleSpec {
   std::optional<LinkedEvents> after;   // event-triggered rules only
   std::optional<LinkedEvents> absent;  // event-triggered rules only
   Cooldown cooldown;
+  std::optional<QuietHours> quiet_hours;
   int priority = 0;                 // higher first when several rules fire on one event
   bool enabled = true;
   RuleMode mode = RuleMode::kLive;

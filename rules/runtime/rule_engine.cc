@@ -598,6 +598,7 @@ class RuleEngine::Evaluation final : public AggregateLookup, public StoreInsight
   const std::string& storeId() const { return store_id_; }
   int64_t evalTs() const { return eval_ts_ms_; }
   int64_t nowMs() const { return now_ms_; }
+  const absl::TimeZone& zone() const { return zone_; }
   bool scheduled() const { return scheduled_; }
   // The customer of a scheduled customer-segment run; empty otherwise.
   std::string_view scheduledCustomerId() const { return customer_id_; }
@@ -715,7 +716,7 @@ void RuleEngine::pickUpReload() {
 std::map<std::string, RuleCounters> RuleEngine::counters() const {
   std::lock_guard lock(stats_mutex_);
   std::map<std::string, RuleCounters> out;
-  for (const auto& [id, s] : stats_) out[id] = {s->evaluations.load(), s->fires.load(), s->errors.load()};
+  for (const auto& [id, s] : stats_) out[id] = {s->evaluations.load(), s->fires.load(), s->errors.load(), s->held.load()};
   return out;
 }
 
@@ -729,6 +730,7 @@ RuleEngine::RuleStats& RuleEngine::statsFor(const RuleSpec& spec) {
       slot->fires_metric = &metrics_->rule_fires.Add(
           {{"rule", spec.id}, {"mode", spec.mode == RuleMode::kShadow ? "shadow" : "live"}});
       slot->errors_metric = &metrics_->rule_errors.Add({{"rule", spec.id}});
+      slot->held_metric = &metrics_->rule_held.Add({{"rule", spec.id}});
     }
   }
   return *slot;
@@ -748,6 +750,7 @@ uint64_t RuleEngine::count(const CompiledRule& rule, Outcome outcome) {
     case Outcome::kEvaluated: bump(s.evaluations); break;
     case Outcome::kFired: bump(s.fires); break;
     case Outcome::kFailed: return bump(s.errors);
+    case Outcome::kHeld: bump(s.held); break;
   }
   return s.errors.load(std::memory_order_relaxed);
 }
@@ -762,6 +765,7 @@ void RuleEngine::publishMetrics() {
     publish(s->evaluations, s->published_evaluations, s->evaluations_metric);
     publish(s->fires, s->published_fires, s->fires_metric);
     publish(s->errors, s->published_errors, s->errors_metric);
+    publish(s->held, s->published_held, s->held_metric);
   }
 }
 
@@ -1232,6 +1236,15 @@ Status RuleEngine::act(const CompiledRule& rule, Evaluation& ev, bool holds) {
       Decoder r(*last);
       const int64_t fired_at = r.i64();
       if (!r.failed() && event_ts < fired_at + spec.cooldown.for_ms) return Status::ok();
+    }
+  }
+  if (spec.quiet_hours) {
+    // In quiet hours the rule holds its peace: nothing is sent or stamped,
+    // so it may act again once they are over.
+    const absl::CivilMinute local = absl::ToCivilMinute(absl::FromUnixMillis(ev.nowMs()), ev.zone());
+    if (spec.quiet_hours->contains(static_cast<int>(local.hour() * 60 + local.minute()))) {
+      count(rule, Outcome::kHeld);
+      return Status::ok();
     }
   }
 

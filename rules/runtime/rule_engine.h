@@ -66,6 +66,7 @@ struct RuleCounters {
   uint64_t evaluations = 0;
   uint64_t fires = 0;  // shadow rules: would-fire
   uint64_t errors = 0;
+  uint64_t held = 0;  // would have fired in the rule's quiet hours
 };
 
 // One action a rule took (or, in shadow mode, would have taken): what rule
@@ -213,7 +214,7 @@ class RuleEngine final : public EventProcessor {
   void markDirty(Entry* e);
   Result<const StoreRecord*> storeRecord(const std::string& id);
   const absl::TimeZone& zoneOf(const StoreRecord* store);
-  enum class Outcome { kEvaluated, kFired, kFailed };
+  enum class Outcome { kEvaluated, kFired, kFailed, kHeld };
   // Counts for the rule; returns its errors so far.
   uint64_t count(const CompiledRule& rule, Outcome outcome);
   // Adds what was counted since the last call to the metrics.
@@ -274,12 +275,15 @@ class RuleEngine final : public EventProcessor {
     std::atomic<uint64_t> evaluations{0};
     std::atomic<uint64_t> fires{0};
     std::atomic<uint64_t> errors{0};
+    std::atomic<uint64_t> held{0};
     uint64_t published_evaluations = 0;  // what the metrics have
     uint64_t published_fires = 0;
     uint64_t published_errors = 0;
+    uint64_t published_held = 0;
     prometheus::Counter* evaluations_metric = nullptr;
     prometheus::Counter* fires_metric = nullptr;
     prometheus::Counter* errors_metric = nullptr;
+    prometheus::Counter* held_metric = nullptr;
   };
   RuleStats& statsFor(const RuleSpec& spec);
   mutable std::mutex stats_mutex_;  // guards the map's shape, not the counts

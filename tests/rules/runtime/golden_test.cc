@@ -82,8 +82,8 @@ TEST(GoldenRuleSets, AllSetsArePresent) {
   std::vector<std::string> names;
   for (const RuleDir& d : ruleDirs()) names.push_back(d.name);
   for (const char* expected :
-       {"absences", "actions", "aggregates", "calendar", "cooldowns", "lateness", "scheduled", "sequences", "windows",
-        "shipped_config_rules"}) {
+       {"absences", "actions", "aggregates", "calendar", "cooldowns", "lateness", "quiet_hours", "scheduled", "sequences",
+        "windows", "shipped_config_rules"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end()) << "missing golden set " << expected;
   }
 }

@@ -588,6 +588,10 @@ rules:
   - id: scans-only
     on: [scan]
     alert: {to: audit, title: "x"}
+  - id: not-before-ten
+    on: [click]
+    quiet_hours: "00:00-10:01"
+    alert: {to: audit, title: "x"}
 )"));
   ASSERT_TRUE(feed({{kClicks, click("c1", "a", "2024-03-01T10:00:00Z")},
                     {kClicks, click("c1", "a", "2024-03-01T10:01:00Z")}})
@@ -599,7 +603,13 @@ rules:
   EXPECT_EQ(c.at("never").fires, 0u);
   EXPECT_EQ(c.at("once-per-hour").evaluations, 2u);
   EXPECT_EQ(c.at("once-per-hour").fires, 1u);
-  for (const char* id : {"always", "never", "once-per-hour"}) EXPECT_EQ(c.at(id).errors, 0u) << id;
+  EXPECT_EQ(c.at("not-before-ten").evaluations, 2u);
+  EXPECT_EQ(c.at("not-before-ten").held, 1u);
+  EXPECT_EQ(c.at("not-before-ten").fires, 1u);
+  for (const char* id : {"always", "never", "once-per-hour"}) {
+    EXPECT_EQ(c.at(id).errors, 0u) << id;
+    EXPECT_EQ(c.at(id).held, 0u) << id;
+  }
   EXPECT_EQ(c.count("off") ? c.at("off").evaluations : 0u, 0u);
   EXPECT_EQ(c.count("scans-only") ? c.at("scans-only").evaluations : 0u, 0u);
 }
@@ -612,6 +622,10 @@ rules:
     on: [click]
     when: event.sku == "a"
     alert: {to: audit, title: "x"}
+  - id: quiet-at-ten
+    on: [click]
+    quiet_hours: "10:00-10:01"
+    alert: {to: audit, title: "x"}
 )"),
         RuleEngineOptions::Clock::kEventTime, &metrics);
   ASSERT_TRUE(feed({{kClicks, click("c1", "a", "2024-03-01T10:00:00Z")},
@@ -620,6 +634,8 @@ rules:
   const std::string text = metrics.scrape();
   EXPECT_THAT(text, HasSubstr(R"(storepulse_rule_evaluations_total{rule="sku-a"} 2)"));
   EXPECT_THAT(text, HasSubstr(R"(storepulse_rule_fires_total{mode="live",rule="sku-a"} 1)"));
+  EXPECT_THAT(text, HasSubstr(R"(storepulse_rule_held_total{rule="quiet-at-ten"} 1)"));
+  EXPECT_THAT(text, HasSubstr(R"(storepulse_rule_fires_total{mode="live",rule="quiet-at-ten"} 1)"));
   // Published once: a second commit adds only what was counted since.
   ASSERT_TRUE(feed({{kClicks, click("c1", "a", "2024-03-01T10:02:00Z")}}).isOk());
   EXPECT_THAT(metrics.scrape(), HasSubstr(R"(storepulse_rule_evaluations_total{rule="sku-a"} 3)"));
