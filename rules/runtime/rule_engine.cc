@@ -550,7 +550,7 @@ class RuleEngine::Evaluation final : public AggregateLookup, public StoreInsight
       return window ? window->at(spec, eval_ts_ms_, &zone_) : AggregateResult{};
     }
     AggregateResult total;
-    std::set<int32_t> partitions = engine_.owned_partitions_ ? engine_.owned_partitions_() : std::set<int32_t>{0};
+    std::set<int32_t> partitions = engine_.ownedPartitions();
     partitions.insert(kGlobalPartition);
     partitions.insert(partition());
     for (int32_t p : partitions) {
@@ -1071,7 +1071,7 @@ std::vector<std::string> RuleEngine::outOfStockBestSellers(std::string_view stor
   // Units by product, summed over the partitions this instance owns, as
   // store-keyed windows are.
   std::map<std::string, double, std::less<>> units;
-  std::set<int32_t> partitions = owned_partitions_ ? owned_partitions_() : std::set<int32_t>{0};
+  std::set<int32_t> partitions = ownedPartitions();
   partitions.insert(kGlobalPartition);
   partitions.insert(partition);
   for (int32_t p : partitions) {
@@ -1149,15 +1149,25 @@ Status RuleEngine::fire(const CompiledRule& rule, Evaluation& ev) {
   return act(rule, ev, holds);
 }
 
-std::vector<std::string> RuleEngine::itemKeys(const AggregatePlan& plan, const Event& e) const {
+namespace {
+
+// The products of a purchase, each once: what `sku` matches in `after`
+// and `absent`.
+std::vector<std::string_view> distinctSkus(const Event& e) {
   std::vector<std::string_view> skus;
   for (const LineItem& item : e.items) {
     if (!item.sku.empty()) skus.push_back(item.sku);
   }
   std::sort(skus.begin(), skus.end());
   skus.erase(std::unique(skus.begin(), skus.end()), skus.end());
+  return skus;
+}
+
+}  // namespace
+
+std::vector<std::string> RuleEngine::itemKeys(const AggregatePlan& plan, const Event& e) const {
   std::vector<std::string> keys;
-  for (std::string_view sku : skus) {
+  for (std::string_view sku : distinctSkus(e)) {
     std::string& others = keys.emplace_back();
     for (size_t b = 1; b < plan.spec->by.size(); ++b) {
       const std::string_view v = plan.spec->by[b] == "sku" ? sku : plan.others[b - 1](e);
@@ -1484,7 +1494,7 @@ Status RuleEngine::sweep(int64_t now_ms) {
     return it == cooldown_by_rule.end() || (!r.failed() && now_ms >= fired_at + it->second);
   };
 
-  std::set<int32_t> partitions = owned_partitions_ ? owned_partitions_() : std::set<int32_t>{0};
+  std::set<int32_t> partitions = ownedPartitions();
   partitions.insert(kGlobalPartition);
   std::vector<std::pair<int32_t, std::string>> groups;  // holding a stale window, as (partition, key)
   std::vector<std::pair<int32_t, std::string>> stamps;
@@ -1567,7 +1577,7 @@ Result<std::vector<RuleEngine::ScheduledCustomer>> RuleEngine::scheduledCustomer
   // pipeline's current batch (which is newer). By id, so that the order does
   // not depend on how customers are spread over partitions.
   std::map<std::string, ScheduledCustomer, std::less<>> by_id;
-  const std::set<int32_t> partitions = owned_partitions_ ? owned_partitions_() : std::set<int32_t>{0};
+  const std::set<int32_t> partitions = ownedPartitions();
   for (int32_t p : partitions) {
     SP_RETURN_IF_ERROR(store_.scan(StateTable::kCustomer, p, [&](std::string_view key, std::string_view value) {
       auto state = decodeCustomerState(value);
@@ -1728,11 +1738,7 @@ std::vector<RuleEngine::WaitKey> RuleEngine::waitKeys(const CompiledRule& rule, 
     const bool items = field == "sku" && e.type == EventType::kPurchase;
     std::vector<std::string_view> values;
     if (items) {
-      for (const LineItem& item : e.items) {
-        if (!item.sku.empty()) values.push_back(item.sku);
-      }
-      std::sort(values.begin(), values.end());
-      values.erase(std::unique(values.begin(), values.end()), values.end());
+      values = distinctSkus(e);
     } else if (const std::string_view v = textField(field)(e); !v.empty()) {
       values.push_back(v);
     }
@@ -1740,7 +1746,9 @@ std::vector<RuleEngine::WaitKey> RuleEngine::waitKeys(const CompiledRule& rule, 
     std::vector<WaitKey> longer;
     longer.reserve(keys.size() * values.size());
     for (const WaitKey& key : keys) {
-      for (std::string_view v : values) longer.push_back({key.key + kSep + std::string(v), items ? std::string(v) : key.item});
+      for (std::string_view v : values) {
+        longer.push_back({key.key + kSep + std::string(v), items ? std::string(v) : key.item});
+      }
     }
     keys = std::move(longer);
   }
@@ -1767,7 +1775,7 @@ Status RuleEngine::loadWaits(int32_t partition) {
 }
 
 Status RuleEngine::loadOwnedWaits() {
-  for (int32_t p : owned_partitions_ ? owned_partitions_() : std::set<int32_t>{0}) SP_RETURN_IF_ERROR(loadWaits(p));
+  for (int32_t p : ownedPartitions()) SP_RETURN_IF_ERROR(loadWaits(p));
   return Status::ok();
 }
 

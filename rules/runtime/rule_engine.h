@@ -94,6 +94,7 @@ class RuleEngine final : public EventProcessor {
   // Customer partitions this instance owns: scheduled rules read store-keyed
   // aggregates from all of them. Default: partition 0 only.
   void setOwnedPartitions(std::function<std::set<int32_t>()> owned) { owned_partitions_ = std::move(owned); }
+  std::set<int32_t> ownedPartitions() const { return owned_partitions_ ? owned_partitions_() : std::set<int32_t>{0}; }
   // Event-time clock only: runs the scheduled rules due up to `until_ms`
   // (the end of a backtest or rule test).
   Status advanceClockTo(int64_t until_ms);
