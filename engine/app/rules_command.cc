@@ -198,13 +198,13 @@ int runBacktest(const BacktestArgs& args) {
   report << fmt::format("backtest: {} events folded, {} dead-lettered, {} alert(s) written to {}\n", summary.events,
                         summary.dead_letters, alerts.alerts, args.output_path == "-" ? "stdout" : args.output_path);
   for (const auto& [reason, n] : summary.dead_letters_by_reason) report << fmt::format("  dead letters {}: {}\n", reason, n);
-  report << fmt::format("{:<32} {:>12} {:>10} {:>8} {:>8}  {}\n", "rule", "evaluations", "fires", "errors", "held",
-                        "mode");
+  report << fmt::format("{:<32} {:>12} {:>10} {:>8} {:>8} {:>8}  {}\n", "rule", "evaluations", "fires", "errors",
+                        "held", "waiting", "mode");
   for (const rules::CompiledRule& rule : set->compiled) {
     const auto it = summary.rules.find(rule.spec->id);
     const rules::RuleCounters c = it == summary.rules.end() ? rules::RuleCounters{} : it->second;
-    report << fmt::format("{:<32} {:>12} {:>10} {:>8} {:>8}  {}{}\n", rule.spec->id, c.evaluations, c.fires, c.errors,
-                          c.held,
+    report << fmt::format("{:<32} {:>12} {:>10} {:>8} {:>8} {:>8}  {}{}\n", rule.spec->id, c.evaluations, c.fires,
+                          c.errors, c.held, c.waiting,
                           rule.spec->mode == rules::RuleMode::kShadow ? "shadow" : "live",
                           rule.spec->enabled ? "" : " (disabled)");
   }

@@ -132,6 +132,7 @@ nlohmann::json RulesController::describe() const {
       total.fires += c.fires;
       total.errors += c.errors;
       total.held += c.held;
+      total.waiting += c.waiting;
     }
   }
   nlohmann::json list = nlohmann::json::array();
@@ -151,7 +152,8 @@ nlohmann::json RulesController::describe() const {
                     {"evaluations", c.evaluations},
                     {"fires", c.fires},
                     {"errors", c.errors},
-                    {"held", c.held}});
+                    {"held", c.held},
+                    {"waiting", c.waiting}});
   }
   nlohmann::json body = {{"dir", config_.dir},
                          {"version", current_->version},

@@ -74,6 +74,10 @@ Metrics::Metrics()
                     .Name("storepulse_rule_held_total")
                     .Help("Rules that would have fired in their quiet hours and did not, by rule.")
                     .Register(*registry_)),
+      rule_waits(BuildGauge()
+                     .Name("storepulse_rule_waits")
+                     .Help("Waits of rules with 'absent' running now on this instance, by rule.")
+                     .Register(*registry_)),
       rule_reloads(BuildCounter()
                        .Name("storepulse_rule_reloads_total")
                        .Help("Rule set reloads, by outcome (ok, error).")

@@ -54,6 +54,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& rule_fires;        // rule, mode (live, shadow)
   prometheus::Family<prometheus::Counter>& rule_errors;       // rule
   prometheus::Family<prometheus::Counter>& rule_held;         // rule
+  prometheus::Family<prometheus::Gauge>& rule_waits;          // rule
   prometheus::Family<prometheus::Counter>& rule_reloads;      // outcome
   prometheus::Family<prometheus::Counter>& late_events;       // aggregate
 

@@ -716,7 +716,9 @@ void RuleEngine::pickUpReload() {
 std::map<std::string, RuleCounters> RuleEngine::counters() const {
   std::lock_guard lock(stats_mutex_);
   std::map<std::string, RuleCounters> out;
-  for (const auto& [id, s] : stats_) out[id] = {s->evaluations.load(), s->fires.load(), s->errors.load(), s->held.load()};
+  for (const auto& [id, s] : stats_) {
+    out[id] = {s->evaluations.load(), s->fires.load(), s->errors.load(), s->held.load(), s->waiting.load()};
+  }
   return out;
 }
 
@@ -731,6 +733,7 @@ RuleEngine::RuleStats& RuleEngine::statsFor(const RuleSpec& spec) {
           {{"rule", spec.id}, {"mode", spec.mode == RuleMode::kShadow ? "shadow" : "live"}});
       slot->errors_metric = &metrics_->rule_errors.Add({{"rule", spec.id}});
       slot->held_metric = &metrics_->rule_held.Add({{"rule", spec.id}});
+      if (spec.absent) slot->waiting_metric = &metrics_->rule_waits.Add({{"rule", spec.id}});
     }
   }
   return *slot;
@@ -766,6 +769,7 @@ void RuleEngine::publishMetrics() {
     publish(s->fires, s->published_fires, s->fires_metric);
     publish(s->errors, s->published_errors, s->errors_metric);
     publish(s->held, s->published_held, s->held_metric);
+    if (s->waiting_metric != nullptr) s->waiting_metric->Set(static_cast<double>(s->waiting.load(std::memory_order_relaxed)));
   }
 }
 
@@ -1768,10 +1772,28 @@ Status RuleEngine::loadWaits(int32_t partition) {
                  {"error", wait.status().message()}});
       return true;
     }
-    waits_[{partition, std::string(key)}] = Wait{wait->started_ms, wait->ends_ms};
-    wait_ends_.emplace(wait->ends_ms, partition, std::string(key));
+    // The rule as the current set has it, whose count the wait joins.
+    const std::string_view rule_id = key.substr(kWaitPrefix.size(), key.find(kSep, kWaitPrefix.size()) - kWaitPrefix.size());
+    RuleStats* stats = nullptr;
+    for (const CompiledRule& r : rules_->compiled) {
+      if (r.spec->id == rule_id) stats = &statsFor(*r.spec);
+    }
+    indexWait(partition, std::string(key), Wait{wait->started_ms, wait->ends_ms, stats});
     return true;
   });
+}
+
+void RuleEngine::indexWait(int32_t partition, const std::string& key, Wait wait) {
+  wait_ends_.emplace(wait.ends_ms, partition, key);
+  if (wait.stats != nullptr) wait.stats->waiting.fetch_add(1, std::memory_order_relaxed);
+  waits_.emplace(std::pair{partition, key}, wait);
+}
+
+void RuleEngine::unindexWait(std::map<std::pair<int32_t, std::string>, Wait>::iterator it) {
+  const Wait& wait = it->second;
+  wait_ends_.erase({wait.ends_ms, it->first.first, it->first.second});
+  if (wait.stats != nullptr) wait.stats->waiting.fetch_sub(1, std::memory_order_relaxed);
+  waits_.erase(it);
 }
 
 Status RuleEngine::loadOwnedWaits() {
@@ -1785,12 +1807,11 @@ Status RuleEngine::startWait(const CompiledRule& rule, Evaluation& ev) {
   for (WaitKey& key : waitKeys(rule, e.event)) {
     // The first event starts the wait; more of them before it ends do not
     // put its end off.
-    auto [it, started] =
-        waits_.try_emplace({e.partition, key.key}, Wait{e.event.ts_ms, e.event.ts_ms + rule.spec->absent->within_ms});
-    if (!started) continue;
-    wait_ends_.emplace(it->second.ends_ms, e.partition, key.key);
+    if (waits_.contains({e.partition, key.key})) continue;
+    const Wait wait{e.event.ts_ms, e.event.ts_ms + rule.spec->absent->within_ms, &statsFor(*rule.spec)};
+    indexWait(e.partition, key.key, wait);
     SP_ASSIGN_OR_RETURN(Entry * record, entry(StateTable::kRule, e.partition, key.key));
-    record->value = encodeWait(it->second.started_ms, it->second.ends_ms, e.event.type, e.message.payload, key.item);
+    record->value = encodeWait(wait.started_ms, wait.ends_ms, e.event.type, e.message.payload, key.item);
     markDirty(record);
   }
   return Status::ok();
@@ -1807,8 +1828,7 @@ Status RuleEngine::endWaits(const ProcessedEvent& e) {
       // Only an event inside the wait ends it: one from before it started,
       // or after it ended (the clock has not acted on it yet), does not.
       if (it == waits_.end() || e.event.ts_ms < it->second.started_ms || e.event.ts_ms > it->second.ends_ms) continue;
-      wait_ends_.erase({it->second.ends_ms, e.partition, key});
-      waits_.erase(it);
+      unindexWait(it);
       SP_ASSIGN_OR_RETURN(Entry * record, entry(StateTable::kRule, e.partition, key));
       record->value = std::monostate{};
       markDirty(record);
@@ -1824,8 +1844,7 @@ Status RuleEngine::runWaits(int64_t until_ms, bool inclusive) {
     if (ends_ms > until_ms || (ends_ms == until_ms && !inclusive)) break;
     const int32_t partition = std::get<1>(*first);
     const std::string key = std::get<2>(*first);
-    wait_ends_.erase(first);
-    waits_.erase({partition, key});
+    unindexWait(waits_.find({partition, key}));
     SP_RETURN_IF_ERROR(fireWait(partition, key));
   }
   return Status::ok();
@@ -1946,8 +1965,11 @@ void RuleEngine::evictLeastRecentlyUsed() {
 void RuleEngine::revoked(const std::set<int32_t>& partitions) {
   cache_.eraseIf([&](const Entry& e) { return !e.dirty && partitions.count(e.partition); });
   // Their waits are the new owner's now, read from the store there.
-  std::erase_if(wait_ends_, [&](const auto& end) { return partitions.contains(std::get<1>(end)); });
-  std::erase_if(waits_, [&](const auto& wait) { return partitions.contains(wait.first.first); });
+  for (auto it = waits_.begin(); it != waits_.end();) {
+    auto next = std::next(it);
+    if (partitions.contains(it->first.first)) unindexWait(it);
+    it = next;
+  }
   for (int32_t p : partitions) wait_partitions_.erase(p);
 }
 

@@ -67,6 +67,7 @@ struct RuleCounters {
   uint64_t fires = 0;  // shadow rules: would-fire
   uint64_t errors = 0;
   uint64_t held = 0;  // would have fired in the rule's quiet hours
+  uint64_t waiting = 0;  // `absent`: waits running now
 };
 
 // One action a rule took (or, in shadow mode, would have taken): what rule
@@ -164,10 +165,15 @@ class RuleEngine final : public EventProcessor {
   // Absences. A wait is a rule record ("w\0rule\0match values") in the
   // customer's partition holding the event that started it; the engine
   // indexes the waits of the partitions it owns by key and by end.
+  struct RuleStats;
   struct Wait {
     int64_t started_ms;  // the event time of the event that started it
     int64_t ends_ms;     // started_ms + within: an event after it is too late to end it
+    RuleStats* stats;    // its rule's, which count it; null when the rule is gone
   };
+  // Adds or removes a wait in the index (and its rule's count).
+  void indexWait(int32_t partition, const std::string& key, Wait wait);
+  void unindexWait(std::map<std::pair<int32_t, std::string>, Wait>::iterator it);
   // One key per wait the event starts or ends (a purchase: one per product
   // when `match` holds sku); none when it lacks a matched field.
   struct WaitKey {
@@ -277,6 +283,7 @@ class RuleEngine final : public EventProcessor {
     std::atomic<uint64_t> fires{0};
     std::atomic<uint64_t> errors{0};
     std::atomic<uint64_t> held{0};
+    std::atomic<uint64_t> waiting{0};  // a gauge: waits running now
     uint64_t published_evaluations = 0;  // what the metrics have
     uint64_t published_fires = 0;
     uint64_t published_errors = 0;
@@ -285,6 +292,7 @@ class RuleEngine final : public EventProcessor {
     prometheus::Counter* fires_metric = nullptr;
     prometheus::Counter* errors_metric = nullptr;
     prometheus::Counter* held_metric = nullptr;
+    prometheus::Gauge* waiting_metric = nullptr;  // rules with `absent` only
   };
   RuleStats& statsFor(const RuleSpec& spec);
   mutable std::mutex stats_mutex_;  // guards the map's shape, not the counts

@@ -1073,16 +1073,24 @@ rules:
     alert: {to: guide, title: "{{event.customer_id}} did not buy {{event.sku}}"}
 )");
   // In 2099: runOnce ticks with the real clock, which must not end the waits.
-  start(rules, RuleEngineOptions::Clock::kWall);
+  Metrics metrics;
+  start(rules, RuleEngineOptions::Clock::kWall, &metrics);
   ASSERT_TRUE(feed({{kScans, scan("c1", "s1", "a", "2099-03-01T10:00:00Z")},
                     {kScans, scan("c2", "s1", "a", "2099-03-01T10:00:00Z")}})
                   .isOk());
   ASSERT_TRUE(feed({{kPurchases, purchase("o1", "c2", "s1", 10, "2099-03-01T10:30:00Z")}}).isOk());
+  auto waiting = [&] {
+    const auto counters = engine_->counters();
+    const auto it = counters.find("scanned-not-bought");
+    return it == counters.end() ? 0u : it->second.waiting;  // counted once the engine has seen the rule
+  };
   auto waitKey = [](std::string_view customer) {
     return std::string("w\0scanned-not-bought\0", 21) + std::string(customer) + std::string("\0a", 2);
   };
   EXPECT_TRUE(store_.get(StateTable::kRule, 0, waitKey("c1"))->has_value());
   EXPECT_FALSE(store_.get(StateTable::kRule, 0, waitKey("c2"))->has_value());
+  EXPECT_EQ(waiting(), 1u);
+  EXPECT_THAT(metrics.scrape(), HasSubstr(R"(storepulse_rule_waits{rule="scanned-not-bought"} 1)"));
 
   restart(rules, RuleEngineOptions::Clock::kWall);
   std::set<int32_t> owned;  // partition 0 was revoked, as in a rebalance
@@ -1091,10 +1099,16 @@ rules:
   ASSERT_TRUE(engine_->tick(*parseRfc3339Millis("2099-03-01T13:00:00Z")).isOk());
   EXPECT_TRUE(firings_.empty());
 
+  EXPECT_EQ(waiting(), 0u);
+
   owned = {0};  // and assigned back: its waits are read from the store
+  ASSERT_TRUE(engine_->tick(*parseRfc3339Millis("2099-03-01T11:00:00Z")).isOk());
+  EXPECT_TRUE(firings_.empty());
+  EXPECT_EQ(waiting(), 1u);
   ASSERT_TRUE(engine_->tick(*parseRfc3339Millis("2099-03-01T13:00:01Z")).isOk());
   ASSERT_THAT(titles(), ElementsAre("scanned-not-bought: c1 did not buy a"));
   EXPECT_EQ(firings_[0].fields.at("event_ts"), "2099-03-01T12:00:00Z");
+  EXPECT_EQ(waiting(), 0u);
   ASSERT_TRUE(feed({}).isOk());  // the commit that ends the wait
   EXPECT_FALSE(store_.get(StateTable::kRule, 0, waitKey("c1"))->has_value());
   ASSERT_TRUE(engine_->tick(*parseRfc3339Millis("2099-03-01T14:00:00Z")).isOk());
