@@ -1759,6 +1759,15 @@ std::vector<RuleEngine::WaitKey> RuleEngine::waitKeys(const CompiledRule& rule, 
   return keys;
 }
 
+const CompiledRule* RuleEngine::ruleOfWait(std::string_view key) const {
+  const std::string_view rest = key.substr(kWaitPrefix.size());  // "rule\0values"
+  const std::string_view id = rest.substr(0, rest.find(kSep));
+  for (const CompiledRule& r : rules_->compiled) {
+    if (r.spec->id == id) return &r;
+  }
+  return nullptr;
+}
+
 Status RuleEngine::loadWaits(int32_t partition) {
   if (!wait_partitions_.insert(partition).second) return Status::ok();
   // Waits started since are in the cache, not yet stored; a partition is
@@ -1772,12 +1781,9 @@ Status RuleEngine::loadWaits(int32_t partition) {
                  {"error", wait.status().message()}});
       return true;
     }
-    // The rule as the current set has it, whose count the wait joins.
-    const std::string_view rule_id = key.substr(kWaitPrefix.size(), key.find(kSep, kWaitPrefix.size()) - kWaitPrefix.size());
-    RuleStats* stats = nullptr;
-    for (const CompiledRule& r : rules_->compiled) {
-      if (r.spec->id == rule_id) stats = &statsFor(*r.spec);
-    }
+    // The wait joins its rule's count, if the current set has the rule.
+    const CompiledRule* rule = ruleOfWait(key);
+    RuleStats* stats = rule != nullptr ? &statsFor(*rule->spec) : nullptr;
     indexWait(partition, std::string(key), Wait{wait->started_ms, wait->ends_ms, stats});
     return true;
   });
@@ -1858,15 +1864,9 @@ Status RuleEngine::fireWait(int32_t partition, const std::string& key) {
   record->value = std::monostate{};
   markDirty(record);
   auto stored = decodeWait(stored_bytes);
-  // The rule as the current set has it: a reload may have removed it, or
-  // its wait, since the wait started.
-  const std::string_view rule_id = std::string_view(key).substr(kWaitPrefix.size()).substr(
-      0, std::string_view(key).substr(kWaitPrefix.size()).find(kSep));
-  const CompiledRule* rule = nullptr;
-  for (const CompiledRule& r : rules_->compiled) {
-    if (r.spec->id == rule_id && r.spec->enabled && r.spec->absent) rule = &r;
-  }
-  if (rule == nullptr) return Status::ok();
+  // A reload may have removed the rule, or its wait, since the wait started.
+  const CompiledRule* rule = ruleOfWait(key);
+  if (rule == nullptr || !rule->spec->enabled || !rule->spec->absent) return Status::ok();
   Event event;
   std::optional<Rejection> rejected;
   if (stored.isOk()) rejected = decoder_.decode(stored->type, stored->payload, event);

@@ -181,6 +181,8 @@ class RuleEngine final : public EventProcessor {
     std::string item;  // the product of a purchase's wait per product; else empty
   };
   std::vector<WaitKey> waitKeys(const CompiledRule& rule, const Event& e) const;
+  // The current set's rule that a wait record's key names; null when none.
+  const CompiledRule* ruleOfWait(std::string_view key) const;
   Status loadWaits(int32_t partition);  // once per partition, from the store
   Status loadOwnedWaits();
   Status startWait(const CompiledRule& rule, Evaluation& ev);
